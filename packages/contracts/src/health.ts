@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+export const DependencyHealth = z.object({
+  ok: z.boolean(),
+  /** Round-trip time of the check in milliseconds. */
+  latencyMs: z.number().nonnegative().optional(),
+  error: z.string().optional(),
+});
+
+/** Answer of every `<service>.qry.health` query. */
+export const HealthReport = z.object({
+  service: z.string(),
+  status: z.enum(['ok', 'degraded']),
+  version: z.string(),
+  instanceId: z.string(),
+  uptimeSeconds: z.number().nonnegative(),
+  dependencies: z.record(z.string(), DependencyHealth),
+});
+export type HealthReport = z.infer<typeof HealthReport>;

@@ -1,0 +1,2 @@
+export { createTestDatabase, type TestDatabase, testAdminUrl } from './database.ts';
+export { freePort, startNatsServer, type TestNatsServer } from './nats-server.ts';
