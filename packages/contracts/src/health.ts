@@ -15,5 +15,16 @@ export const HealthReport = z.object({
   instanceId: z.string(),
   uptimeSeconds: z.number().nonnegative(),
   dependencies: z.record(z.string(), DependencyHealth),
+  /** Read models this instance feeds: whether it leads each projection and how far it has applied the log. */
+  projections: z
+    .array(
+      z.object({
+        projection: z.string(),
+        leader: z.boolean(),
+        checkpoint: z.number().int().nonnegative(),
+        applied: z.number().int().nonnegative(),
+      }),
+    )
+    .optional(),
 });
 export type HealthReport = z.infer<typeof HealthReport>;

@@ -71,6 +71,10 @@ export async function connectPostgres<DB = unknown>(options: {
   url: string;
   logger: Logger;
   maxConnections?: number;
+  /** Schema that unqualified table names resolve to (then `public`): each service's own schema. */
+  schema?: string;
+  /** Application name shown in pg_stat_activity. */
+  name?: string;
   attempts?: number;
   signal?: AbortSignal;
 }): Promise<Database<DB>> {
@@ -79,6 +83,10 @@ export async function connectPostgres<DB = unknown>(options: {
     max: options.maxConnections ?? 10,
     connect_timeout: 5,
     onnotice: () => {},
+    connection: {
+      ...(options.schema ? { search_path: `"${options.schema}", public` } : {}),
+      ...(options.name ? { application_name: options.name } : {}),
+    },
     // bigint columns (stream sequences) come back as JS numbers: sequences stay far below 2^53.
     types: {
       bigint: {

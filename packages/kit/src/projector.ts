@@ -1,0 +1,156 @@
+import { streamName } from '@agentpod/contracts';
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import type { Kysely } from 'kysely';
+import type { Sql } from './connections.ts';
+import type { Logger } from './logger.ts';
+import { applyBatch, consumeInBatches, type Projection, projectionFilter, readCheckpoint } from './projection.ts';
+
+export type ProjectorStatus = { projection: string; leader: boolean; checkpoint: number; applied: number };
+
+/**
+ * Runs one projection from a durable JetStream consumer into PostgreSQL. Only one replica of a service runs
+ * a given projection at a time: the one holding its PostgreSQL advisory lock; the others wait to take over.
+ * The checkpoint in PostgreSQL is the position of record: at each start the durable consumer is recreated
+ * from it, so a crash mid-batch replays exactly the uncommitted events, without waiting for ack_wait.
+ */
+export type ProjectorOptions<DB> = {
+  service: string;
+  schema: string;
+  projection: Projection<DB>;
+  db: Kysely<DB>;
+  sql: Sql;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  logger: Logger;
+  batchSize?: number;
+  leaderPollMs?: number;
+};
+
+export class Projector<DB> {
+  readonly #options: ProjectorOptions<DB>;
+  #abort = new AbortController();
+  #running: Promise<void> | undefined;
+  #messages: ConsumerMessages | undefined;
+  #status: ProjectorStatus;
+
+  constructor(options: ProjectorOptions<DB>) {
+    this.#options = options;
+    this.#status = { projection: options.projection.name, leader: false, checkpoint: 0, applied: 0 };
+  }
+
+  get durableName(): string {
+    return `${this.#options.service}_${this.#options.projection.name}`.replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+
+  status(): ProjectorStatus {
+    return { ...this.#status };
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#abort = new AbortController();
+    this.#running = this.#run(this.#abort.signal).catch((error: unknown) => {
+      if (!this.#abort.signal.aborted) this.#options.logger.fatal({ err: error }, 'projector stopped');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#messages?.close();
+    await this.#running;
+    this.#running = undefined;
+  }
+
+  /** Resolves once the projection has applied everything up to `seq` (tests and replay use it). */
+  async waitFor(seq: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#status.checkpoint < seq) {
+      if (Date.now() > deadline) {
+        throw new Error(`projection ${this.#status.projection} reached ${this.#status.checkpoint}, not ${seq}`);
+      }
+      this.#status.checkpoint = await readCheckpoint(this.#options.db as Kysely<unknown>, this.#status.projection);
+      if (this.#status.checkpoint < seq) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    const { sql, logger, projection } = this.#options;
+    const lockKey = `agentpod.projection.${this.#options.schema}.${projection.name}`;
+    while (!signal.aborted) {
+      const connection = await sql.reserve();
+      try {
+        const [row] = await connection<
+          { locked: boolean }[]
+        >`select pg_try_advisory_lock(hashtext(${lockKey})) as locked`;
+        if (!row?.locked) {
+          await new Promise((resolve) => setTimeout(resolve, this.#options.leaderPollMs ?? 1_000));
+          continue;
+        }
+        this.#status.leader = true;
+        logger.info({ projection: projection.name }, 'projection leader; consuming');
+        await this.#lead(signal, connection);
+      } catch (error) {
+        if (signal.aborted) return;
+        logger.error({ err: error, projection: projection.name }, 'projection interrupted; restarting');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } finally {
+        this.#status.leader = false;
+        await connection`select pg_advisory_unlock_all()`.catch(() => {});
+        connection.release();
+      }
+    }
+  }
+
+  /** Consumes while the lock's connection stays alive; a lost connection means a lost lock: stop leading. */
+  async #lead(signal: AbortSignal, lockConnection: Sql): Promise<void> {
+    const { db, js, jsm, projection, logger } = this.#options;
+    const stream = streamName(projection.context);
+    const checkpoint = await readCheckpoint(db as Kysely<unknown>, projection.name);
+    this.#status.checkpoint = checkpoint;
+    await jsm.consumers.delete(stream, this.durableName).catch(() => false);
+    await jsm.consumers.add(stream, {
+      durable_name: this.durableName,
+      ack_policy: AckPolicy.All,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: checkpoint + 1,
+      filter_subject: projectionFilter(projection),
+      ack_wait: nanos(60_000),
+      max_ack_pending: 20_000,
+    });
+    const consumer = await js.consumers.get(stream, this.durableName);
+    const batchSize = this.#options.batchSize ?? 500;
+    const messages = await consumer.consume({ max_messages: batchSize * 2 });
+    this.#messages = messages;
+    const keepAlive = setInterval(() => {
+      lockConnection`select 1`.catch((error: unknown) => {
+        logger.error({ err: error }, 'lost the projection lock connection; stepping down');
+        void messages.close();
+      });
+    }, 5_000);
+    try {
+      await consumeInBatches({
+        messages,
+        batchSize,
+        logger,
+        signal,
+        flush: async (batch: JsMsg[]) => {
+          const applied = await applyBatch(db, projection, batch);
+          batch.at(-1)?.ack();
+          this.#status.applied += applied;
+          this.#status.checkpoint = Math.max(this.#status.checkpoint, batch.at(-1)?.seq ?? 0);
+        },
+      });
+    } finally {
+      clearInterval(keepAlive);
+      await messages.close();
+    }
+  }
+}

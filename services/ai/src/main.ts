@@ -1,0 +1,4 @@
+import { main } from '@agentpod/kit';
+import { aiService } from './index.ts';
+
+await main(aiService);

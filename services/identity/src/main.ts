@@ -1,0 +1,4 @@
+import { main } from '@agentpod/kit';
+import { identityService } from './index.ts';
+
+await main(identityService);

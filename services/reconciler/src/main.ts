@@ -1,0 +1,4 @@
+import { main } from '@agentpod/kit';
+import { reconcilerService } from './index.ts';
+
+await main(reconcilerService);

@@ -1,0 +1,4 @@
+import { main } from '@agentpod/kit';
+import { tenantsService } from './index.ts';
+
+await main(tenantsService);
