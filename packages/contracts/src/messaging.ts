@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Actor } from './actor.ts';
+import { Principal } from './auth.ts';
 import { ErrorBody } from './errors.ts';
 
 /** Who asks and why; travels with every command and query. */
@@ -10,6 +11,8 @@ export const RequestMeta = z.object({
   causationId: z.string().min(1).max(128).optional(),
   /** The tenant the caller acts within, when it acts within one. */
   tenantId: z.string().optional(),
+  /** The authenticated caller, set by the gateway; absent for system actors. */
+  principal: Principal.optional(),
 });
 export type RequestMeta = z.infer<typeof RequestMeta>;
 

@@ -1,0 +1,2 @@
+export { AgentEnv } from './env.ts';
+export { type NodeFacts, readNodeFacts } from './node-facts.ts';

@@ -1,0 +1,1 @@
+export { runStatus } from './status.ts';

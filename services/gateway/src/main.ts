@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import { HealthReport, healthSubject } from '@agentpod/contracts';
+import {
+  AGENTPOD_VERSION,
+  connectNats,
+  createLogger,
+  handler,
+  parseEnv,
+  serveRequests,
+  startTelemetry,
+} from '@agentpod/kit';
+import { z } from 'zod';
+import { buildApp } from './app.ts';
+import { GatewayEnv } from './env.ts';
+
+let config: GatewayEnv;
+try {
+  config = parseEnv(GatewayEnv);
+} catch (error) {
+  process.stderr.write(`gateway: failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+const logger = createLogger('gateway', config.AGENTPOD_LOG_LEVEL);
+const stopTelemetry = startTelemetry('gateway', config.AGENTPOD_OTLP_URL);
+const nc = await connectNats({ url: config.AGENTPOD_NATS_URL, name: 'agentpod-gateway', logger });
+const app = buildApp({ nc, logger });
+await app.listen({ host: config.AGENTPOD_HOST, port: config.AGENTPOD_PORT });
+
+const started = Date.now();
+const instanceId = randomUUID();
+serveRequests({
+  nc,
+  subject: healthSubject('gateway'),
+  queue: 'gateway',
+  logger,
+  handler: handler(z.unknown(), async () => {
+    const start = performance.now();
+    const nats = await nc.rtt().then(
+      () => ({ ok: true, latencyMs: Math.round((performance.now() - start) * 100) / 100 }),
+      (error: Error) => ({ ok: false, error: error.message }),
+    );
+    return HealthReport.parse({
+      service: 'gateway',
+      status: nats.ok ? 'ok' : 'degraded',
+      version: AGENTPOD_VERSION,
+      instanceId,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      dependencies: { nats },
+    });
+  }),
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down');
+    await app.close();
+    await nc.drain().catch(() => {});
+    await stopTelemetry();
+    process.exit(0);
+  });
+}
