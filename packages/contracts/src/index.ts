@@ -1,4 +1,5 @@
 export * from './actor.ts';
+export * from './api.ts';
 export * from './auth.ts';
 export * from './envelope.ts';
 export * from './errors.ts';

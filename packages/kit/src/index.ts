@@ -14,3 +14,4 @@ export * from './retry.ts';
 export * from './service.ts';
 export * from './streams.ts';
 export * from './telemetry.ts';
+export * from './mailer.ts';

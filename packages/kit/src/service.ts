@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type Context, HealthReport, healthSubject, type ServiceName } from '@agentpod/contracts';
+import {
+  AppError,
+  type Context,
+  commandSubject,
+  HealthReport,
+  hasPlatformAdmin,
+  healthSubject,
+  type RequestMeta,
+  type ServiceName,
+} from '@agentpod/contracts';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
@@ -145,6 +154,18 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
     healthSubject(definition.name),
     handler(z.unknown(), async () => healthReport(runtime, started)),
   );
+  if (definition.database && definition.name !== 'gateway') {
+    runtime.serve(
+      commandSubject(definition.name, 'replay'),
+      handler(
+        z.object({ compare: z.boolean().default(true), swap: z.boolean().default(true) }).strict(),
+        async (input, meta) => {
+          assertPlatformAdmin(meta);
+          return runtime.replay(input);
+        },
+      ),
+    );
+  }
   await definition.register?.(runtime);
   for (const projector of projectors) projector.start();
   logger.info({ instanceId, version: AGENTPOD_VERSION }, `${definition.name} is ready`);
@@ -177,6 +198,14 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
     }
   }
   return { runtime, stop };
+}
+
+/** Platform-wide operations: a platform admin (session or unscoped admin token) or the system itself. */
+export function assertPlatformAdmin(meta: RequestMeta): void {
+  if (meta.actor.kind === 'system') return;
+  if (!meta.principal || !hasPlatformAdmin(meta.principal)) {
+    throw new AppError('forbidden', 'only a platform admin may do this');
+  }
 }
 
 async function timed(check: () => Promise<unknown>): Promise<{ ok: boolean; latencyMs: number; error?: string }> {

@@ -1,2 +1,3 @@
 export { createTestDatabase, type TestDatabase, testAdminUrl } from './database.ts';
 export { freePort, startNatsServer, type TestNatsServer } from './nats-server.ts';
+export { type ReceivedMail, type SmtpSink, startSmtpSink } from './smtp-sink.ts';
