@@ -1,4 +1,4 @@
-import { streamName } from '@agentpod/contracts';
+import { type Context, streamName } from '@agentpod/contracts';
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -44,6 +44,11 @@ export class Projector<DB> {
   constructor(options: ProjectorOptions<DB>) {
     this.#options = options;
     this.#status = { projection: options.projection.name, leader: false, checkpoint: 0, applied: 0 };
+  }
+
+  /** The stream this projector reads. */
+  get context(): Context {
+    return this.#options.projection.context;
   }
 
   get durableName(): string {

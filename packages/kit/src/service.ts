@@ -57,6 +57,12 @@ export type ServiceRuntime<DB, Config = BaseEnv> = {
   /** Serves a command or query subject in this service's queue group. */
   serve: <I, O>(subject: string, requestHandler: RequestHandler<I, O>) => void;
   projectors: Projector<DB>[];
+  /**
+   * Read-your-writes: resolves once every projection of this service that reads `context` has applied stream
+   * sequence `seq`. Command handlers await it before replying, so a caller's next query sees its own change.
+   * Fails with `timeout` when the read models lag by more than `timeoutMs`: the change is stored regardless.
+   */
+  caughtUp: (context: Context, seq: number, timeoutMs?: number) => Promise<void>;
   /** Rebuilds the read models from the log; with `swap`, pauses the projectors and swaps the result in. */
   replay: (options?: { compare?: boolean; swap?: boolean }) => Promise<ReplayReport>;
   /** Runs `fn` at shutdown, before connections close, in reverse order of registration. */
@@ -128,6 +134,16 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
       subscriptions.push(serveRequests({ nc, subject, queue: definition.name, handler: requestHandler, logger }));
     },
     projectors,
+    caughtUp: async (context, seq, timeoutMs = 5_000) => {
+      const readers = projectors.filter((projector) => projector.context === context);
+      try {
+        await Promise.all(readers.map((projector) => projector.waitFor(seq, timeoutMs)));
+      } catch (error) {
+        throw new AppError('timeout', `the change is stored, but the ${context} read models lag behind`, {
+          cause: error,
+        });
+      }
+    },
     replay: async ({ compare = true, swap = false } = {}) => {
       if (!definition.database) throw new Error(`${definition.name} has no read models to replay`);
       if (swap) await Promise.all(projectors.map((p) => p.stop()));
