@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { aiService } from '@agentpod/ai';
 import { buildApp, type PlatformHealth } from '@agentpod/gateway';
 import { identityService } from '@agentpod/identity';
-import { createLogger, type RunningService, runService } from '@agentpod/kit';
+import { createLogger, runService } from '@agentpod/kit';
 import { createTestDatabase, startNatsServer, type TestDatabase, type TestNatsServer } from '@agentpod/kit/testing';
 import { monitorService } from '@agentpod/monitor';
 import { podsService } from '@agentpod/pods';
@@ -13,27 +13,37 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 
-const definitions = [identityService, tenantsService, podsService, reconcilerService, monitorService, aiService];
+/** Starts every backend service; each keeps its own types, so they are started one by one, not from an array. */
+const startAll = (env: NodeJS.ProcessEnv) =>
+  Promise.all([
+    runService(identityService, { env }),
+    runService(tenantsService, { env }),
+    runService(podsService, { env }),
+    runService(reconcilerService, { env }),
+    runService(monitorService, { env }),
+    runService(aiService, { env }),
+  ]);
 
 describe('every service starts on the kit and the gateway aggregates their health', () => {
   let nats: TestNatsServer;
   let database: TestDatabase;
   let nc: NatsConnection;
   let app: FastifyInstance;
-  const running: RunningService<unknown, unknown>[] = [];
+  let running: Awaited<ReturnType<typeof startAll>>;
+  const stopped = new Set<{ stop(): Promise<void> }>();
 
   before(async () => {
     nats = await startNatsServer();
     database = await createTestDatabase();
     const env = { AGENTPOD_NATS_URL: nats.url, AGENTPOD_DATABASE_URL: database.url, AGENTPOD_LOG_LEVEL: 'silent' };
-    for (const definition of definitions) running.push(await runService(definition, { env }));
+    running = await startAll(env);
     nc = await connect({ servers: nats.url });
     app = buildApp({ nc, logger: createLogger('gateway', 'silent') });
   });
   after(async () => {
     await app?.close();
     await nc?.close();
-    for (const service of running) await service.stop();
+    for (const service of running ?? []) if (!stopped.has(service)) await service.stop();
     await database?.drop();
     await nats?.stop();
   });
@@ -73,8 +83,9 @@ describe('every service starts on the kit and the gateway aggregates their healt
   });
 
   test('a stopped service makes /healthz 503 and names it unreachable', async () => {
-    const ai = running.pop();
-    await ai?.stop();
+    const ai = running[5];
+    await ai.stop();
+    stopped.add(ai);
     const response = await app.inject({ method: 'GET', url: '/healthz' });
     assert.equal(response.statusCode, 503);
     const health = response.json<PlatformHealth>();

@@ -5,7 +5,6 @@ import {
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
@@ -134,6 +133,10 @@ export class Projector<DB> {
     const batchSize = this.#options.batchSize ?? 500;
     const messages = await consumer.consume({ max_messages: batchSize * 2 });
     this.#messages = messages;
+    // stop() may have run while the consumer was being set up, before these messages existed to be closed.
+    const closeOnAbort = () => void messages.close();
+    if (signal.aborted) closeOnAbort();
+    else signal.addEventListener('abort', closeOnAbort, { once: true });
     const keepAlive = setInterval(() => {
       lockConnection`select 1`.catch((error: unknown) => {
         logger.error({ err: error }, 'lost the projection lock connection; stepping down');
@@ -146,14 +149,15 @@ export class Projector<DB> {
         batchSize,
         logger,
         signal,
-        flush: async (batch: JsMsg[]) => {
+        flush: async ({ messages: batch, last }) => {
           const applied = await applyBatch(db, projection, batch);
-          batch.at(-1)?.ack();
+          last.ack();
           this.#status.applied += applied;
-          this.#status.checkpoint = Math.max(this.#status.checkpoint, batch.at(-1)?.seq ?? 0);
+          this.#status.checkpoint = Math.max(this.#status.checkpoint, last.seq);
         },
       });
     } finally {
+      signal.removeEventListener('abort', closeOnAbort);
       clearInterval(keepAlive);
       await messages.close();
     }

@@ -99,7 +99,7 @@ async function replayProjection<DB>(
       logger: options.logger,
       signal: new AbortController().signal,
       stopWhenCaughtUp: true,
-      flush: async (batch) => {
+      flush: async ({ messages: batch }) => {
         applied += await applyBatch(db, projection, batch);
       },
     });
