@@ -1,32 +1,21 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { runStatus } from './status.ts';
+import { run } from './cli.ts';
+import { loadEnv } from './env.ts';
 
-const usage = `agentpod — the AgentPod command-line interface
-
-Usage:
-  agentpod status [--json]     health of the gateway and every service
-
-Environment:
-  AGENTPOD_URL                 the gateway (default http://127.0.0.1:8080)
-`;
-
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+const interrupt = new AbortController();
+process.once('SIGINT', () => interrupt.abort());
+// `agentpod events --follow | head` closes the pipe early; that is the reader's choice, not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
 });
 
-const [command] = positionals;
-const baseUrl = process.env.AGENTPOD_URL ?? 'http://127.0.0.1:8080';
-if (values.help || !command) {
-  process.stdout.write(usage);
-  process.exit(command || values.help ? 0 : 2);
-}
-switch (command) {
-  case 'status':
-    process.exit(await runStatus({ baseUrl, json: values.json }));
-    break;
-  default:
-    process.stderr.write(`agentpod: unknown command "${command}"; run agentpod --help\n`);
-    process.exit(2);
-}
+const code = await run(
+  process.argv.slice(2),
+  { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, fetch, signal: interrupt.signal },
+  loadEnv,
+);
+process.exitCode = code;
+// Exit once stdout is flushed (pipes can be asynchronous), even if stdin or an idle connection would keep the
+// event loop alive.
+process.stdout.write('', () => process.exit(code));

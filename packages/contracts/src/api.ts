@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { Email, Principal, TenantRole, TokenRole } from './auth.ts';
+import { EventEnvelope } from './envelope.ts';
 import { ErrorBody } from './errors.ts';
 import { ApiTokenId, ApiTokenView, Duration, UserId, UserView } from './identity.ts';
+import { AggregateId } from './ids.ts';
 import { DisplayName, InvitationId, InvitationView, MemberView, TenantId, TenantView } from './tenants.ts';
 
 /*
@@ -36,6 +38,7 @@ export type ApiRoute = {
 };
 
 const tenantParams = z.object({ tenant: TenantId });
+const EventType = z.string().regex(/^[A-Z][A-Za-z0-9]{1,80}$/, 'must be an event type such as MemberAdded');
 
 export const routes = {
   requestMagicLink: {
@@ -267,12 +270,10 @@ export const routes = {
     query: z
       .object({
         tenant: TenantId.optional(),
-        actor: z.string().max(128).optional(),
-        type: z
-          .string()
-          .regex(/^[A-Z][A-Za-z0-9]{1,80}$/)
-          .optional(),
-        before: z.string().max(64).optional(),
+        actor: z.string().min(1).max(128).optional(),
+        type: EventType.optional(),
+        /** The `next` cursor of the previous page. */
+        before: z.uuid({ message: 'must be the `next` cursor of a previous page' }).optional(),
         limit: z.coerce.number().int().min(1).max(500).default(50),
       })
       .strict(),
@@ -281,21 +282,22 @@ export const routes = {
   events: {
     method: 'GET',
     path: '/api/v1/events',
-    summary: 'Raw events from the log (tenant-scoped for non-admins); follow=true streams them as NDJSON',
+    summary:
+      'Raw events from the log, oldest first: the last `limit` that match (tenant-scoped for non-admins); ' +
+      'follow=true answers NDJSON (application/x-ndjson), one event per line, then every new one until the client ' +
+      'disconnects',
     access: 'signedIn',
     query: z
       .object({
         tenant: TenantId.optional(),
-        aggregate: z.string().max(128).optional(),
-        type: z
-          .string()
-          .regex(/^[A-Z][A-Za-z0-9]{1,80}$/)
-          .optional(),
+        aggregate: AggregateId.optional(),
+        type: EventType.optional(),
         context: z.enum(['identity', 'tenants', 'pods', 'reconciler', 'monitor', 'ai', 'agent']).optional(),
         follow: z.enum(['true', 'false']).default('false'),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       })
       .strict(),
+    response: z.object({ events: z.array(EventEnvelope) }),
   },
 } satisfies Record<string, ApiRoute>;
 

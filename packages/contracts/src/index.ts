@@ -1,5 +1,6 @@
 export * from './actor.ts';
 export * from './api.ts';
+export * from './audit.ts';
 export * from './auth.ts';
 export * from './envelope.ts';
 export * from './errors.ts';
@@ -7,5 +8,6 @@ export * from './health.ts';
 export * from './identity.ts';
 export * from './ids.ts';
 export * from './messaging.ts';
+export * from './pods.ts';
 export * from './subjects.ts';
 export * from './tenants.ts';

@@ -24,6 +24,18 @@ export const DisplayName = z
 
 export const InvitationId = z.string().regex(/^inv_[a-z0-9]{20,40}$/, 'must be an invitation id (inv_…)');
 
+/** Every invitation token starts with this; the rest is ≥128 random bits, base64url. Only its SHA-256 is stored. */
+export const INVITATION_TOKEN_PREFIX = 'apv_';
+
+/** How long an invitation can be accepted. */
+export const INVITATION_TTL_MS = 7 * 86_400_000;
+
+/*
+ * Events of the tenant aggregate (`tenants.evt.<tenantId>`); every one carries `tenantId` in its envelope.
+ * Membership is stated only by MemberAdded / MemberRoleChanged / MemberRemoved (the creator joins through a
+ * MemberAdded right after TenantCreated), and TenantDeleted ends every membership of the tenant at once: a
+ * projection of memberships needs those four events and nothing else.
+ */
 export const tenantEvents = {
   TenantCreated: z.object({ tenantId: TenantId, name: z.string(), ownerId: UserId }),
   TenantRenamed: z.object({ name: z.string() }),
@@ -71,7 +83,10 @@ export const TenantView = z.object({
   status: z.enum(['active', 'deleted']),
   createdAt: z.string(),
   memberCount: z.number().int(),
-  /** The caller's role, when the caller is a member. */
+  /**
+   * The caller's effective role: its membership role capped by its token, `owner` for a platform admin.
+   * Absent when the caller has no role there (only a platform admin can see such a tenant).
+   */
   role: TenantRole.optional(),
 });
 export type TenantView = z.infer<typeof TenantView>;
@@ -93,3 +108,29 @@ export const InvitationView = z.object({
   status: z.enum(['pending', 'accepted', 'revoked', 'expired']),
 });
 export type InvitationView = z.infer<typeof InvitationView>;
+
+/** Reply of `tenants.cmd.inviteMember`: `localLink` only in local mode (no SMTP), for the gateway's console. */
+export const InviteMemberResult = InvitationView.extend({ localLink: z.string().optional() });
+export type InviteMemberResult = z.infer<typeof InviteMemberResult>;
+
+/** Reply of `tenants.cmd.acceptInvitation`: the new (or existing) membership. */
+export const AcceptInvitationResult = MemberView.extend({ tenantId: TenantId });
+export type AcceptInvitationResult = z.infer<typeof AcceptInvitationResult>;
+
+/** Reply of `tenants.qry.membership`: the membership role, before any token cap (strongly consistent). */
+export const MembershipView = z.object({ tenantId: TenantId, userId: UserId, role: TenantRole });
+export type MembershipView = z.infer<typeof MembershipView>;
+
+/** Reply of `tenants.qry.memberships`. */
+export const MembershipsResult = z.object({
+  memberships: z.array(z.object({ tenantId: TenantId, role: TenantRole })),
+});
+export type MembershipsResult = z.infer<typeof MembershipsResult>;
+
+/*
+ * The one pods query the tenants service needs (deleting a tenant is refused while it has pods). It lives here
+ * until the pods contracts exist: `pods.qry.countTenantPods`, asked by a system actor.
+ */
+export const CountTenantPods = z.object({ tenantId: TenantId }).strict();
+export const TenantPodCount = z.object({ count: z.number().int().nonnegative() });
+export type TenantPodCount = z.infer<typeof TenantPodCount>;

@@ -1,13 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@agentpod/kit';
-import type { NatsConnection } from '@nats-io/nats-core';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { AppError } from '@agentpod/contracts';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
+import { adminHandlers } from './api/admin-routes.ts';
+import { authHandlers } from './api/auth-routes.ts';
+import type { ApiDeps } from './api/context.ts';
+import { registerRoutes } from './api/registry.ts';
+import { tenantHandlers } from './api/tenant-routes.ts';
+import { tokenHandlers } from './api/token-routes.ts';
+import { sessionCookieName } from './auth/cookies.ts';
+import { installErrorHandling, sendError, toHttpError } from './errors.ts';
+import { eventHandlers } from './events/route.ts';
 import { platformHealth } from './health.ts';
+import { openApiDocument } from './openapi.ts';
+import { type GatewayDeps, isHttps, resolveOptions } from './options.ts';
+import { pages } from './pages.ts';
 
-export type GatewayDeps = {
-  nc: NatsConnection;
-  logger: Logger;
-};
+export type { GatewayDeps } from './options.ts';
 
 /** `/healthz`: 200 when the gateway and every service answer their health query as ok, 503 otherwise. */
 const healthRoutes =
@@ -19,17 +30,84 @@ const healthRoutes =
     });
   };
 
+/** The REST API under /api/v1, generated from the contracts' route table, and its OpenAPI document. */
+const apiRoutes =
+  (deps: ApiDeps): FastifyPluginAsync =>
+  async (app) => {
+    registerRoutes(app, deps, {
+      ...authHandlers,
+      ...adminHandlers,
+      ...tenantHandlers,
+      ...tokenHandlers,
+      ...eventHandlers,
+    });
+    const document = openApiDocument({
+      publicUrl: deps.options.publicUrl,
+      sessionCookie: sessionCookieName(deps.https),
+    });
+    app.get('/api/v1/openapi.json', async () => document);
+    // Before the server stops accepting: a followed stream never ends by itself and would hold close() forever.
+    app.addHook('preClose', async () => {
+      for (const stop of deps.streams) stop();
+    });
+  };
+
 /** Builds the gateway: one encapsulated plugin per area. Tests drive it with `inject()`. */
 export function buildApp(deps: GatewayDeps): FastifyInstance {
-  const app = Fastify({
+  const options = resolveOptions(deps.options);
+  const https = isHttps(options);
+  const fastify = Fastify({
     loggerInstance: deps.logger,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: options.bodyLimit,
+    // The client's own request id is never trusted: ids are ours, so a log search by id finds only our lines.
     requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: () => randomUUID(),
+    trustProxy: options.trustedProxies.length > 0 ? options.trustedProxies : false,
+    // Long enough that a 10 kB path segment is rejected by validation with a clear message, not by the router.
+    routerOptions: { maxParamLength: 16 * 1024 },
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      return sendError(reply, toHttpError(error, request.id, options.bodyLimit));
+    },
   });
-  app.addHook('onSend', async (request, reply) => {
+  // pino's Logger and fastify's base logger type differ only in typing; the instance is the same.
+  const app = fastify as unknown as FastifyInstance;
+  // Only JSON bodies: a text/plain body is what a cross-site HTML form can send without a CORS preflight.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  installErrorHandling(app, options.bodyLimit);
+  app.register(fastifyHelmet, {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    strictTransportSecurity: https ? { maxAge: 31_536_000 } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    frameguard: { action: 'deny' },
+  });
+  app.register(fastifyCookie);
+  app.register(fastifyRateLimit, {
+    global: false,
+    // request.ip: the TCP peer, or X-Forwarded-For's client when the peer is a trusted proxy.
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: (_request, context) =>
+      new AppError('rate_limited', `too many requests from your address; try again in ${context.after}`, {
+        details: { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) },
+      }),
+  });
   app.register(healthRoutes(deps));
-  return app as unknown as FastifyInstance;
+  app.register(apiRoutes({ nc: deps.nc, logger: deps.logger, options, https, streams: new Set() }));
+  app.register(pages);
+  return app;
 }

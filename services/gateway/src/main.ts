@@ -11,6 +11,7 @@ import {
 } from '@agentpod/kit';
 import { z } from 'zod';
 import { buildApp } from './app.ts';
+import { writeBootstrapSecret } from './bootstrap-secret.ts';
 import { GatewayEnv } from './env.ts';
 
 let config: GatewayEnv;
@@ -23,7 +24,18 @@ try {
 const logger = createLogger('gateway', config.AGENTPOD_LOG_LEVEL);
 const stopTelemetry = startTelemetry('gateway', config.AGENTPOD_OTLP_URL);
 const nc = await connectNats({ url: config.AGENTPOD_NATS_URL, name: 'agentpod-gateway', logger });
-const app = buildApp({ nc, logger });
+const bootstrapSecret = await writeBootstrapSecret(config.AGENTPOD_STATE_DIR);
+logger.info({ directory: config.AGENTPOD_STATE_DIR }, 'bootstrap secret written (agentpod admin bootstrap reads it)');
+const app = buildApp({
+  nc,
+  logger,
+  options: {
+    publicUrl: config.AGENTPOD_PUBLIC_URL,
+    trustedProxies: config.AGENTPOD_TRUSTED_PROXIES,
+    bodyLimit: config.AGENTPOD_BODY_LIMIT,
+    bootstrapSecret,
+  },
+});
 await app.listen({ host: config.AGENTPOD_HOST, port: config.AGENTPOD_PORT });
 
 const started = Date.now();

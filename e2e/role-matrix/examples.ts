@@ -1,0 +1,154 @@
+import { BOOTSTRAP_HEADER, type RouteName, type TenantRole } from '@agentpod/contracts';
+import type { LightMyRequestResponse } from 'fastify';
+import type { Matrix } from './fixtures.ts';
+import type { Caller } from './policy.ts';
+import { BOOTSTRAP_SECRET, type Credential } from './world.ts';
+
+/*
+ * For each route, a request that succeeds for a caller the matrix allows (so an allowed caller gets the route's
+ * success status, not some unrelated refusal), built fresh for every caller: destructive calls get their own
+ * tenant, member, invitation or token. A route added to the table without an example here does not compile,
+ * and fails the matrix test.
+ */
+
+export type Example = {
+  params?: Record<string, string>;
+  query?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Credentials to send instead of the caller's own (a fresh session of the same user). */
+  as?: Credential;
+  /** The status that means success, when it is not the route's own. */
+  success?: number;
+  after?: (response: LightMyRequestResponse) => Promise<void> | void;
+};
+
+type Build = (m: Matrix, caller: Caller) => Promise<Example>;
+
+const SOME_USER = `usr_${'0'.repeat(24)}`;
+const SOME_TOKEN_ID = `tok_${'0'.repeat(24)}`;
+const SOME_INVITATION = `apv_${'a'.repeat(43)}`;
+const ACME = { tenant: 'acme' };
+
+/** The examples of one matrix run (they keep a little state: acme's `target` member and its role). */
+export function createExamples(): Record<RouteName, Build> {
+  let target: string | undefined;
+  let targetRole: TenantRole = 'viewer';
+  return {
+    requestMagicLink: async (m) => ({ body: { email: `${m.unique('nobody')}@example.test` } }),
+
+    // A browser that signs in again ends the session it held: the caller signs back in afterwards.
+    redeemMagicLink: async (m, caller) => ({
+      body: { token: await m.spareLinkToken() },
+      after: () => m.refresh(caller),
+    }),
+
+    signOut: async (m, caller) => {
+      const fresh = await m.freshSession(caller);
+      return fresh ? { as: fresh } : {};
+    },
+
+    signOutEverywhere: async (m, caller) => ({ after: () => m.refresh(caller) }),
+
+    whoami: async () => ({}),
+
+    // After the bootstrap, every caller that holds the secret gets conflict: nobody can become a second first admin.
+    bootstrap: async () => ({
+      headers: { [BOOTSTRAP_HEADER]: BOOTSTRAP_SECRET },
+      body: { email: 'someone-else@example.test' },
+      success: 409,
+    }),
+
+    listUsers: async () => ({}),
+
+    setUserDisabled: async (m, caller) => ({
+      params: { userId: caller === 'platformAdmin' ? (await m.spareSession()).userId : SOME_USER },
+      body: { disabled: true },
+    }),
+
+    replay: async () => ({ body: { service: 'tenants', swap: false } }),
+
+    listTenants: async () => ({}),
+
+    createTenant: async (m) => ({ body: { id: m.unique('made'), name: 'Made by the matrix' } }),
+
+    getTenant: async () => ({ params: ACME }),
+
+    renameTenant: async (m) => ({ params: ACME, body: { name: `Acme ${m.unique('name')}` } }),
+
+    deleteTenant: async (m) => {
+      const tenant = m.unique('doomed');
+      await m.tenantWithRoles(tenant);
+      return { params: { tenant } };
+    },
+
+    listMembers: async () => ({ params: ACME }),
+
+    inviteMember: async (m) => ({
+      params: ACME,
+      body: { email: `${m.unique('invitee')}@example.test`, role: 'viewer' },
+    }),
+
+    changeMemberRole: async (m) => {
+      target ??= (await m.addMember('acme', 'target@example.test', 'viewer')).userId;
+      const role: TenantRole = targetRole === 'viewer' ? 'member' : 'viewer';
+      return {
+        params: { tenant: 'acme', userId: target },
+        body: { role },
+        after: (response) => {
+          if (response.statusCode === 200) targetRole = role;
+        },
+      };
+    },
+
+    removeMember: async (m) => {
+      const leaver = await m.addMember('acme', `${m.unique('removed')}@example.test`, 'viewer');
+      return { params: { tenant: 'acme', userId: leaver.userId } };
+    },
+
+    listInvitations: async () => ({ params: ACME }),
+
+    revokeInvitation: async (m) => {
+      const { id } = await m.world.invite(m.root, 'acme', `${m.unique('revoked')}@example.test`, 'viewer');
+      return { params: { tenant: 'acme', invitationId: id } };
+    },
+
+    acceptInvitation: async (m, caller) => {
+      const session = m.session(caller);
+      if (!session) return { body: { token: SOME_INVITATION } };
+      const tenant = m.unique('joinable');
+      await m.hostedTenant(tenant);
+      const { token } = await m.world.invite(m.root, tenant, session.email, 'viewer');
+      return { body: { token } };
+    },
+
+    listTokens: async () => ({}),
+
+    createToken: async (m) => ({ body: { name: m.unique('matrix'), role: 'viewer' } }),
+
+    revokeToken: async (m, caller) => {
+      const session = m.session(caller);
+      if (!session) return { params: { tokenId: SOME_TOKEN_ID } };
+      const created = await m.world.must<{ view: { id: string } }>(201, {
+        method: 'POST',
+        url: '/api/v1/tokens',
+        as: session,
+        body: { name: m.unique('to-revoke'), role: 'viewer' },
+      });
+      return { params: { tokenId: created.view.id } };
+    },
+
+    audit: async () => ({}),
+
+    events: async () => ({ query: 'limit=5' }),
+  };
+}
+
+/** The request path of a route with its parameters filled in. */
+export function pathOf(path: string, params: Record<string, string> = {}): string {
+  return path.replace(/:([A-Za-z0-9_]+)/g, (_match, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`no value for :${name} in ${path}`);
+    return encodeURIComponent(value);
+  });
+}

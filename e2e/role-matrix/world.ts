@@ -1,0 +1,157 @@
+import { BOOTSTRAP_HEADER, CSRF_HEADER, type TenantRole } from '@agentpod/contracts';
+import { buildApp, type LocalLinkNotice } from '@agentpod/gateway';
+import { identityService } from '@agentpod/identity';
+import { createLogger, type RunningService, runService } from '@agentpod/kit';
+import { createTestDatabase, startNatsServer, type TestDatabase, type TestNatsServer } from '@agentpod/kit/testing';
+import { podsService } from '@agentpod/pods';
+import { tenantsService } from '@agentpod/tenants';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+
+/*
+ * The real identity, tenants and pods services on a private NATS and a fresh database, in local mode (no SMTP),
+ * behind a real gateway. Sign-in and invitation links reach the test the way they reach an operator: printed by
+ * the gateway (captured here through its `announce` option).
+ */
+
+export const BOOTSTRAP_SECRET = 'matrix-bootstrap-secret-0123456789';
+
+/** A browser's session: the cookie and the CSRF value it echoes. */
+export type Session = { kind: 'session'; token: string; csrf: string; userId: string; email: string };
+export type Token = { kind: 'token'; token: string; tokenId: string };
+export type Credential = Session | Token;
+
+export type Call = {
+  method: string;
+  url: string;
+  as?: Credential;
+  body?: unknown;
+  headers?: Record<string, string>;
+};
+
+export type World = {
+  app: FastifyInstance;
+  call(request: Call): Promise<LightMyRequestResponse>;
+  /** Calls and fails unless the status is `expected`; returns the JSON body. */
+  must<T = Record<string, unknown>>(expected: number, request: Call): Promise<T>;
+  signIn(email: string): Promise<Session>;
+  /** Redeems a sign-in link (the token in its fragment) into a session. */
+  redeem(link: string): Promise<Session>;
+  /** What the bootstrap answered: the platform admin's sign-in link and unscoped admin token. */
+  bootstrapped: { signInLink: string; token: string; tokenId: string };
+  /** The token of the last sign-in link announced for `email`. */
+  signInToken(email: string): string;
+  invite(as: Credential, tenant: string, email: string, role: TenantRole): Promise<{ id: string; token: string }>;
+  stop(): Promise<void>;
+};
+
+const tokenOf = (link: string): string => {
+  const token = new URL(link).hash.match(/token=([^&]+)/)?.[1];
+  if (!token) throw new Error(`no token in ${link}`);
+  return token;
+};
+
+export async function startWorld(): Promise<World> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    const nats: TestNatsServer = await startNatsServer();
+    cleanups.push(() => nats.stop());
+    const database: TestDatabase = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const env = { AGENTPOD_NATS_URL: nats.url, AGENTPOD_DATABASE_URL: database.url, AGENTPOD_LOG_LEVEL: 'silent' };
+    for (const definition of [identityService, tenantsService, podsService]) {
+      const running: RunningService<unknown, unknown> = await runService(definition as never, { env });
+      cleanups.push(() => running.stop());
+    }
+    const nc: NatsConnection = await connect({ servers: nats.url });
+    cleanups.push(() => nc.close());
+    const notices: LocalLinkNotice[] = [];
+    const app = buildApp({
+      nc,
+      logger: createLogger('gateway', 'silent'),
+      options: {
+        bootstrapSecret: BOOTSTRAP_SECRET,
+        announce: (notice) => notices.push(notice),
+        // The matrix signs in dozens of times from one address; the limits themselves are tested elsewhere.
+        rateLimits: { magicLink: { max: 10_000, windowMs: 60_000 }, redeem: { max: 10_000, windowMs: 60_000 } },
+      },
+    });
+    cleanups.push(() => app.close());
+
+    const call = (request: Call) => {
+      const headers: Record<string, string> = { ...request.headers };
+      if (request.as?.kind === 'session') {
+        headers.cookie = `agentpod_session=${request.as.token}`;
+        headers[CSRF_HEADER] = request.as.csrf;
+      } else if (request.as?.kind === 'token') {
+        headers.authorization = `Bearer ${request.as.token}`;
+      }
+      return app.inject({
+        method: request.method as 'GET',
+        url: request.url,
+        headers,
+        ...(request.body === undefined ? {} : { payload: request.body as object }),
+      });
+    };
+    const must = async <T>(expected: number, request: Call): Promise<T> => {
+      const response = await call(request);
+      if (response.statusCode !== expected) {
+        throw new Error(`${request.method} ${request.url}: ${response.statusCode} ${response.body}`);
+      }
+      return (response.body === '' ? {} : response.json()) as T;
+    };
+    const lastLink = (kind: LocalLinkNotice['kind'], email: string) => {
+      const notice = notices.findLast((n) => n.kind === kind && n.email === email);
+      if (!notice) throw new Error(`no ${kind} link was announced for ${email}`);
+      return notice.link;
+    };
+    const redeem = async (linkToken: string): Promise<Session> => {
+      const response = await call({ method: 'POST', url: '/api/v1/auth/redeem', body: { token: linkToken } });
+      if (response.statusCode !== 200) throw new Error(`redeem: ${response.statusCode} ${response.body}`);
+      const cookie = (name: string) => response.cookies.find((c) => c.name === name)?.value ?? '';
+      const { user } = response.json() as { user: { id: string; email: string } };
+      return {
+        kind: 'session',
+        token: cookie('agentpod_session'),
+        csrf: cookie('agentpod_csrf'),
+        userId: user.id,
+        email: user.email,
+      };
+    };
+    // The first platform admin, as `agentpod admin bootstrap` creates it.
+    const bootstrapped = await must<World['bootstrapped']>(201, {
+      method: 'POST',
+      url: '/api/v1/admin/bootstrap',
+      headers: { [BOOTSTRAP_HEADER]: BOOTSTRAP_SECRET },
+      body: { email: 'root@example.test' },
+    });
+    return {
+      app,
+      bootstrapped,
+      redeem: (link) => redeem(tokenOf(link)),
+      call,
+      must,
+      async signIn(email) {
+        await must(202, { method: 'POST', url: '/api/v1/auth/magic-link', body: { email } });
+        return redeem(tokenOf(lastLink('sign-in', email)));
+      },
+      signInToken: (email) => tokenOf(lastLink('sign-in', email)),
+      async invite(as, tenant, email, role) {
+        const view = await must<{ id: string }>(201, {
+          method: 'POST',
+          url: `/api/v1/tenants/${tenant}/members`,
+          as,
+          body: { email, role },
+        });
+        return { id: view.id, token: tokenOf(lastLink('invitation', email)) };
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/*
+ * Test support for the CLI: a real HTTP server standing in for the gateway (answering only the routes a test
+ * registers, recording every request), and a runner that starts the CLI from its sources as a child process.
+ */
+
+export type RecordedRequest = {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+};
+
+export type Handler = (
+  request: RecordedRequest,
+  response: ServerResponse,
+) => undefined | { status: number; body?: unknown; headers?: Record<string, string | string[]> };
+
+export type FakeGateway = {
+  url: string;
+  requests: RecordedRequest[];
+  /** Answers `METHOD /path` (exact path, query ignored) with the handler's result. */
+  on(route: string, handler: Handler): void;
+  reset(): void;
+  close(): Promise<void>;
+};
+
+export async function startFakeGateway(): Promise<FakeGateway> {
+  const handlers = new Map<string, Handler>();
+  const requests: RecordedRequest[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const recorded: RecordedRequest = {
+      method: req.method ?? '',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body: text === '' ? undefined : JSON.parse(text),
+    };
+    requests.push(recorded);
+    const handler = handlers.get(`${recorded.method} ${recorded.path}`);
+    if (!handler) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: { code: 'not_found', message: `no route ${recorded.method} ${recorded.path}` } }),
+      );
+      return;
+    }
+    const answer = handler(recorded, res);
+    if (!answer) return; // the handler writes the response itself (streams)
+    res.writeHead(answer.status, {
+      ...(answer.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...answer.headers,
+    });
+    res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    on: (route, handler) => handlers.set(route, handler),
+    reset() {
+      handlers.clear();
+      requests.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export type CliResult = { code: number | null; stdout: string; stderr: string };
+
+export type RunOptions = {
+  env: Record<string, string>;
+  stdin?: string;
+  /** Called with stdout as it grows; for tests that act while a stream is open. */
+  onStdout?: (soFar: string) => void;
+  /** Sends SIGINT (Ctrl-C) once stdout satisfies this. */
+  interruptWhen?: (soFar: string) => boolean;
+};
+
+/**
+ * Runs `agentpod <args>` from the sources, as the real binary would run, with only the given environment (plus
+ * PATH): nothing from the developer's own AGENTPOD_* variables or credentials leaks in.
+ */
+export function runCli(args: readonly string[], options: RunOptions): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', MAIN, ...args], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    options.onStdout?.(stdout);
+    if (options.interruptWhen?.(stdout)) child.kill('SIGINT');
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  child.stdin.end(options.stdin ?? '');
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
