@@ -179,3 +179,39 @@ export const IdentityResults = {
 } satisfies Record<keyof typeof IdentityCommands | keyof typeof IdentityQueries, z.ZodType>;
 
 export type IdentityResult<K extends keyof typeof IdentityResults> = z.infer<(typeof IdentityResults)[K]>;
+
+/*
+ * Node credentials (identity owns them; the pods service owns the node registry). A join token (`apj_…`, one
+ * hour, works once) is traded by the agent for a long-lived credential (`apn_…`); both are stored only as
+ * SHA-256 hashes, in a `NodeCredential` aggregate per node (`identity.evt.nodecred_<nodeId>`). Revoking ends
+ * every credential of the node at once and is broadcast on `controlSubjects.nodeRevoked`.
+ */
+const NodeIdField = z.string().regex(/^nod_[a-z0-9]{20,40}$/, 'must be a node id (nod_…)');
+
+export const nodeCredentialEvents = {
+  NodeJoinTokenIssued: z.object({ nodeId: NodeIdField, tokenHash: z.string().length(64), expiresAt: z.string() }),
+  /** The join token was used: this credential replaces any earlier one. */
+  NodeCredentialIssued: z.object({ nodeId: NodeIdField, credentialHash: z.string().length(64) }),
+  NodeCredentialsRevoked: z.object({ nodeId: NodeIdField }),
+};
+
+export const NodeCredentialCommands = {
+  /** Asked by the pods service (system actor) when a node is added or needs to join again. */
+  issueNodeJoinToken: z.object({ nodeId: NodeIdField }).strict(),
+  /** Asked by the gateway for `POST /api/v1/agent/join`; `unauthenticated` for an unknown, used or expired token. */
+  redeemNodeJoinToken: z.object({ token: z.string().min(20).max(200) }).strict(),
+  /** Asked by the pods service when a node is removed. */
+  revokeNode: z.object({ nodeId: NodeIdField }).strict(),
+};
+
+export const NodeCredentialQueries = {
+  /** Asked by the gateway on every agent socket upgrade (and periodically while it is open). */
+  authenticateNode: z.object({ credential: z.string().min(20).max(200) }).strict(),
+};
+
+export const NodeCredentialResults = {
+  issueNodeJoinToken: z.object({ token: z.string(), expiresAt: z.string() }),
+  redeemNodeJoinToken: z.object({ nodeId: NodeIdField, credential: z.string() }),
+  revokeNode: z.object({}),
+  authenticateNode: z.object({ nodeId: NodeIdField }),
+};

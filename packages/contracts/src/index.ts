@@ -1,4 +1,5 @@
 export * from './actor.ts';
+export * from './agent.ts';
 export * from './api.ts';
 export * from './audit.ts';
 export * from './auth.ts';
@@ -8,6 +9,8 @@ export * from './health.ts';
 export * from './identity.ts';
 export * from './ids.ts';
 export * from './messaging.ts';
+export * from './nodes.ts';
+export * from './pod-lifecycle.ts';
 export * from './pods.ts';
 export * from './subjects.ts';
 export * from './tenants.ts';

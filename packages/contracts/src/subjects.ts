@@ -49,8 +49,35 @@ export const healthSubject = (service: ServiceName): string => querySubject(serv
 export const agentSubjects = {
   all: (nodeId: string) => `agent.${token(nodeId, 'node id')}.>`,
   command: (nodeId: string, op: string) => `agent.${token(nodeId, 'node id')}.cmd.${name(op, 'agent op')}`,
-  observations: (nodeId: string) => `agent.${token(nodeId, 'node id')}.obs`,
+  /** Every operation of one node: what the gateway holding its socket subscribes to. */
+  commands: (nodeId: string) => `agent.${token(nodeId, 'node id')}.cmd.>`,
+  /** The op name of a command subject, or undefined when the subject is not one of this node's commands. */
+  opOf: (nodeId: string, subject: string): string | undefined => {
+    const prefix = `agent.${token(nodeId, 'node id')}.cmd.`;
+    const op = subject.startsWith(prefix) ? subject.slice(prefix.length) : '';
+    return NAME.test(op) ? op : undefined;
+  },
   metrics: (nodeId: string) => `agent.${token(nodeId, 'node id')}.metrics`,
+  /** Core NATS, every few seconds while the node's socket is open (not stored). */
+  heartbeat: (nodeId: string) => `agent.${token(nodeId, 'node id')}.heartbeat`,
+  /** Every node's heartbeats. */
+  allHeartbeats: 'agent.*.heartbeat',
   session: (nodeId: string, sessionId: string, direction: 'in' | 'out') =>
     `agent.${token(nodeId, 'node id')}.session.${token(sessionId, 'session id')}.${direction}`,
+  /** Every session input of one node: what the gateway holding its socket forwards to it. */
+  sessionsIn: (nodeId: string) => `agent.${token(nodeId, 'node id')}.session.*.in`,
 };
+
+/** The node id of a heartbeat or session subject (`agent.<nodeId>.…`), or undefined. */
+export function nodeIdOf(subject: string): string | undefined {
+  const parts = subject.split('.');
+  return parts[0] === 'agent' && parts[1] !== undefined && parts[1] !== 'evt' ? parts[1] : undefined;
+}
+
+/**
+ * Core NATS broadcasts between services, not stored: every instance that cares subscribes (no queue group).
+ * `nodeRevoked` carries `{ nodeId }`: every gateway drops that node's socket at once.
+ */
+export const controlSubjects = {
+  nodeRevoked: 'control.node.revoked',
+} as const;

@@ -44,7 +44,7 @@ describe('subject builders', () => {
     assert.equal(healthSubject('gateway'), 'gateway.qry.health');
     assert.equal(agentSubjects.all('node-1'), 'agent.node-1.>');
     assert.equal(agentSubjects.command('node-1', 'startContainer'), 'agent.node-1.cmd.startContainer');
-    assert.equal(agentSubjects.observations('node-1'), 'agent.node-1.obs');
+    assert.equal(agentSubjects.heartbeat('node-1'), 'agent.node-1.heartbeat');
     assert.equal(agentSubjects.metrics('node-1'), 'agent.node-1.metrics');
     assert.equal(agentSubjects.session('node-1', 's-9', 'in'), 'agent.node-1.session.s-9.in');
   });
@@ -55,7 +55,7 @@ describe('subject builders', () => {
       assert.throws(() => eventSubject('pods', bad), /not a valid subject token/, `aggregate id ${shown}`);
       assert.throws(() => agentSubjects.all(bad), /not a valid subject token/, `node id ${shown}`);
       assert.throws(() => agentSubjects.command(bad, 'start'), /node id/, `node id ${shown}`);
-      assert.throws(() => agentSubjects.observations(bad), /node id/, `node id ${shown}`);
+      assert.throws(() => agentSubjects.heartbeat(bad), /node id/, `node id ${shown}`);
       assert.throws(() => agentSubjects.metrics(bad), /node id/, `node id ${shown}`);
       assert.throws(() => agentSubjects.session(bad, 's-1', 'out'), /node id/, `node id ${shown}`);
       assert.throws(() => agentSubjects.session('node-1', bad, 'out'), /session id/, `session id ${shown}`);

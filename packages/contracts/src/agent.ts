@@ -1,0 +1,214 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors.ts';
+import { ContainerSpec } from './pods.ts';
+
+/*
+ * The node agent's side of the system: what it observes (events of the AGENT stream, one aggregate per node at
+ * `agent.evt.<nodeId>`, appended by the gateway on the node's behalf), the operations the control plane asks of
+ * it (request/reply on `agent.<nodeId>.cmd.<op>`), and the frames of the WebSocket that carries both between the
+ * agent and the gateway. The agent dials out; the gateway relays and lets a node touch only its own subjects.
+ */
+
+/** A node id: `nod_` and 20–40 lower-case letters or digits; one NATS subject token. */
+export const NodeId = z.string().regex(/^nod_[a-z0-9]{20,40}$/, 'must be a node id (nod_…)');
+export type NodeId = z.infer<typeof NodeId>;
+
+/** What a node reports about itself on every (re)connect. */
+export const NodeFacts = z.object({
+  hostname: z.string().max(255),
+  os: z.string().max(255),
+  arch: z.string().max(64),
+  cpus: z.number().int().positive(),
+  memoryBytes: z.number().int().nonnegative(),
+  diskBytes: z.number().int().nonnegative(),
+  diskFreeBytes: z.number().int().nonnegative(),
+  /** null when the agent cannot reach Docker. */
+  dockerVersion: z.string().max(64).nullable(),
+  agentVersion: z.string().max(64),
+});
+export type NodeFacts = z.infer<typeof NodeFacts>;
+
+export const ContainerState = z.enum(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
+export type ContainerState = z.infer<typeof ContainerState>;
+
+/** One AgentPod-labelled container as the node's engine sees it (the agent's inventory entry). */
+export const ObservedContainer = z.object({
+  id: z.string().min(1).max(128),
+  name: z.string().max(255),
+  tenantId: z.string().max(64),
+  podId: z.string().max(64),
+  generation: z.number().int().nonnegative(),
+  image: z.string().max(512),
+  imageId: z.string().max(256),
+  state: ContainerState,
+  /** The main process's pid on the host while it runs. */
+  pid: z.number().int().nullable(),
+  exitCode: z.number().int().nullable(),
+  oomKilled: z.boolean(),
+  /** The engine's error from the last start (a missing executable, say). */
+  error: z.string().max(4_096).nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  restartCount: z.number().int().nonnegative(),
+  ports: z.array(
+    z.object({
+      containerPort: z.number().int(),
+      protocol: z.enum(['tcp', 'udp']),
+      hostIp: z.string(),
+      hostPort: z.number().int(),
+    }),
+  ),
+  health: z.enum(['starting', 'healthy', 'unhealthy']).nullable(),
+  volume: z.string().nullable(),
+  labels: z.record(z.string(), z.string()),
+});
+export type ObservedContainer = z.infer<typeof ObservedContainer>;
+
+export const LogLine = z.object({
+  stream: z.enum(['stdout', 'stderr']),
+  /** RFC 3339, from the engine. */
+  time: z.string(),
+  text: z.string(),
+});
+export type LogLine = z.infer<typeof LogLine>;
+
+export const RuntimeEventAction = z.enum(['start', 'die', 'oom', 'kill', 'destroy']);
+
+/**
+ * Events of the AGENT stream: one aggregate per node (`agent.evt.<nodeId>`), actor `{ kind: 'node', id }`.
+ * They are observations, not decisions: the latest inventory replaces everything known about the node's
+ * containers, and a container event updates one container.
+ */
+export const agentEvents = {
+  /** The node's agent opened its socket on a gateway instance. */
+  NodeConnected: z.object({ facts: NodeFacts, gatewayInstance: z.string() }),
+  /** The socket closed (agent gone, credential revoked, gateway stopping); `reason` says which. */
+  NodeDisconnected: z.object({ reason: z.string().max(512) }),
+  /** Every AgentPod-labelled container on the node; sent on every (re)connect and after each change burst. */
+  InventoryReported: z.object({ containers: z.array(ObservedContainer) }),
+  /** One container changed state; `container` is its state after the change (null once destroyed). */
+  ContainerChanged: z.object({
+    action: RuntimeEventAction,
+    containerId: z.string(),
+    tenantId: z.string(),
+    podId: z.string(),
+    generation: z.number().int().nonnegative(),
+    exitCode: z.number().int().nullable(),
+    container: ObservedContainer.nullable(),
+  }),
+};
+
+const empty = z.object({}).strict();
+const containerRef = z.object({ containerId: z.string().min(1).max(255) }).strict();
+
+/**
+ * Operations an agent serves on `agent.<nodeId>.cmd.<op>` (kit request/reply: `{ meta, data }` in, `Reply` out).
+ * Every operation is idempotent: a retry after a lost reply does no harm.
+ */
+export const AgentOps = {
+  facts: { input: empty, output: NodeFacts },
+  inventory: { input: empty, output: z.object({ containers: z.array(ObservedContainer) }) },
+  /** Creates (not starts) the container of one generation; the existing one when it is there already. */
+  createContainer: {
+    input: z.object({ spec: ContainerSpec }).strict(),
+    output: z.object({ containerId: z.string(), created: z.boolean() }),
+  },
+  startContainer: { input: containerRef, output: empty },
+  stopContainer: {
+    input: containerRef.extend({ timeoutSeconds: z.number().int().min(0).max(300).default(10) }).strict(),
+    output: empty,
+  },
+  restartContainer: { input: containerRef, output: empty },
+  /** Removes the container; with `volume`, the pod's named volume too. Missing: success. */
+  removeContainer: {
+    input: containerRef.extend({ volume: z.string().max(255).optional() }).strict(),
+    output: empty,
+  },
+  removeVolume: { input: z.object({ name: z.string().min(1).max(255) }).strict(), output: empty },
+  /**
+   * The last `tail` lines. With `sessionId` the agent then keeps following and publishes each line as a
+   * `LogStreamMessage` on `agent.<nodeId>.session.<sessionId>.out` until the container stops or a `close` arrives
+   * on `…session.<sessionId>.in`.
+   */
+  logs: {
+    input: containerRef
+      .extend({
+        tail: z.number().int().min(0).max(10_000).default(100),
+        sessionId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{8,64}$/)
+          .optional(),
+      })
+      .strict(),
+    output: z.object({ lines: z.array(LogLine) }),
+  },
+} as const;
+export type AgentOp = keyof typeof AgentOps;
+export type AgentOpInput<K extends AgentOp> = z.input<(typeof AgentOps)[K]['input']>;
+export type AgentOpOutput<K extends AgentOp> = z.infer<(typeof AgentOps)[K]['output']>;
+
+/** What a followed log session carries on its `.out` subject: lines, then one `end`. */
+export const LogStreamMessage = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('line'), line: LogLine }),
+  z.object({ t: z.literal('end'), error: ErrorBody.optional() }),
+]);
+export type LogStreamMessage = z.infer<typeof LogStreamMessage>;
+
+/** What a session's `.in` subject carries from the control plane to the agent. */
+export const SessionControl = z.discriminatedUnion('t', [z.object({ t: z.literal('close') })]);
+
+/** Largest frame either side accepts on the agent socket. */
+export const MAX_AGENT_FRAME_BYTES = 8 * 1024 * 1024;
+
+/** Seconds between the agent's heartbeats; the control plane calls a node unreachable after 3 missed ones. */
+export const AGENT_HEARTBEAT_SECONDS = 3;
+
+/**
+ * Frames from the agent to the gateway (JSON text frames).
+ * - `hello`: first frame after connecting; the gateway records NodeConnected and InventoryReported.
+ * - `hb`: heartbeat; the gateway publishes it on core NATS `agent.<nodeId>.heartbeat`.
+ * - `obs`: an observation to append to the node's AGENT aggregate.
+ * - `res`: the reply (a kit `Reply`, as JSON text) to a `req` with the same id.
+ * - `pub`: bytes for one of the node's own session subjects (`session.<id>.out`); anything else is refused.
+ */
+export const AgentFrame = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('hello'), facts: NodeFacts, containers: z.array(ObservedContainer) }).strict(),
+  z.object({ t: z.literal('hb'), at: z.string() }).strict(),
+  z
+    .object({
+      t: z.literal('obs'),
+      /** Unique per observation (UUID v7): the event id, so a re-sent observation is stored once. */
+      id: z.uuid(),
+      type: z.enum(['InventoryReported', 'ContainerChanged']),
+      data: z.unknown(),
+    })
+    .strict(),
+  z.object({ t: z.literal('res'), id: z.string().min(1).max(64), reply: z.string() }).strict(),
+  z
+    .object({
+      t: z.literal('pub'),
+      /** The session id; the subject is built by the gateway, never taken from the node. */
+      session: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
+      data: z.string(),
+    })
+    .strict(),
+]);
+export type AgentFrame = z.infer<typeof AgentFrame>;
+
+/**
+ * Frames from the gateway to the agent.
+ * - `req`: a request that arrived on `agent.<nodeId>.cmd.<op>`; `body` is its JSON text (`{ meta, data }`).
+ * - `session`: bytes that arrived on `agent.<nodeId>.session.<session>.in`.
+ * - `bye`: the gateway is closing the socket, and why (revoked credential, node removed, shutdown).
+ */
+export const GatewayFrame = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('req'), id: z.string(), op: z.string(), body: z.string() }).strict(),
+  z.object({ t: z.literal('session'), session: z.string(), data: z.string() }).strict(),
+  z.object({ t: z.literal('bye'), reason: z.string() }).strict(),
+]);
+export type GatewayFrame = z.infer<typeof GatewayFrame>;
+
+/** Header carrying the node credential on the agent's WebSocket upgrade and join requests. */
+export const NODE_CREDENTIAL_PREFIX = 'apn_';
+export const NODE_JOIN_TOKEN_PREFIX = 'apj_';
