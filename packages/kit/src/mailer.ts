@@ -36,7 +36,14 @@ export function createMailer(config: MailEnv, logger: Logger): Mailer {
       close: () => {},
     };
   }
-  const transport = nodemailer.createTransport(config.AGENTPOD_SMTP_URL);
+  // nodemailer waits 2 minutes to connect and 10 for a silent socket by default; a stalled provider must not hold
+  // a request or a shutdown that long.
+  const transport = nodemailer.createTransport({
+    url: config.AGENTPOD_SMTP_URL,
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 30_000,
+  });
   return {
     mode: 'smtp',
     async send(mail) {
@@ -44,7 +51,9 @@ export function createMailer(config: MailEnv, logger: Logger): Mailer {
         await transport.sendMail({ from: config.AGENTPOD_MAIL_FROM, ...mail });
         logger.info({ subject: mail.subject }, 'email sent');
       } catch (error) {
-        logger.error({ err: (error as Error).message, subject: mail.subject }, 'email could not be sent');
+        // Only codes: an SMTP server's reply (part of the error message) may quote the recipient's address.
+        const { code, responseCode } = error as { code?: string; responseCode?: number };
+        logger.error({ code, responseCode, subject: mail.subject }, 'email could not be sent');
         throw new AppError('unavailable', 'the email could not be sent; try again later', { cause: error });
       }
     },

@@ -190,8 +190,10 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
   const stop = () => {
     stopping ??= (async () => {
       logger.info('shutting down');
-      for (const hook of stopHooks.reverse()) await hook();
+      // Stop taking requests first, so no request starts work (a mail, an agent command) that a hook has
+      // already waited for.
       for (const subscription of subscriptions) subscription.unsubscribe();
+      for (const hook of stopHooks.reverse()) await hook();
       await Promise.all(projectors.map((p) => p.stop()));
       await nc.drain().catch(() => {});
       await sql.end({ timeout: 5 });
