@@ -1,12 +1,43 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+/** `1`/`true`/`yes` or `0`/`false`/`no`/empty; anything else is a mistake worth naming at start-up. */
+const flag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+  .default('0')
+  .transform((value) => value === '1' || value === 'true' || value === 'yes');
+
+/** Root keeps the agent's state with the system's; anyone else in their home. */
+export const defaultAgentStateDir = (uid: number | undefined = process.getuid?.()): string =>
+  uid === 0 ? '/var/lib/agentpod-agent' : join(homedir(), '.agentpod-agent');
+
 export const AgentEnv = z.object({
-  /** The control plane's public URL; the agent dials out to it and nothing dials in. */
-  AGENTPOD_GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
+  /**
+   * The control plane's URL. `join` saves the URL it was given; when this is set it overrides the saved one
+   * (the control plane moved). Local join (`AGENTPOD_AGENT_LOCAL_JOIN`) uses it, by default the local gateway.
+   */
+  AGENTPOD_GATEWAY_URL: httpUrl.optional(),
   /** Docker Engine socket. */
   AGENTPOD_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   AGENTPOD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Seconds between checks of Docker and of the control plane. */
-  AGENTPOD_AGENT_CHECK_INTERVAL: z.coerce.number().int().min(1).max(3_600).default(10),
+  /** Where the agent keeps `credential.json` (0600, in a 0700 directory). */
+  AGENTPOD_AGENT_STATE_DIR: z.string().min(1).default(defaultAgentStateDir()),
+  /**
+   * For `npm start` on the control-plane host: with no credential, `run` asks the gateway for a join token with
+   * the bootstrap secret found in AGENTPOD_STATE_DIR, and joins as the node `local`.
+   */
+  AGENTPOD_AGENT_LOCAL_JOIN: flag,
+  /** The gateway's state directory (its `bootstrap-secret`), read only for local join. */
+  AGENTPOD_STATE_DIR: z.string().min(1).default(join(homedir(), '.agentpod')),
+  /** `missing` pulls images a pod needs; `never` leaves them to be loaded by hand (air-gapped nodes, tests). */
+  AGENTPOD_AGENT_PULL: z.enum(['missing', 'never']).default('missing'),
+  /** Control-plane requests the agent runs at once; more wait their turn. */
+  AGENTPOD_AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 });
 export type AgentEnv = z.infer<typeof AgentEnv>;
+
+/** Where the local gateway listens when nobody said otherwise (the `npm start` default). */
+export const LOCAL_GATEWAY_URL = 'http://127.0.0.1:8080';

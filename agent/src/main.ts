@@ -1,56 +1,95 @@
+#!/usr/bin/env node
+import { AppError } from '@agentpod/contracts';
 import { createLogger, parseEnv } from '@agentpod/kit';
 import Docker from 'dockerode';
+import { joinCommand } from './commands/join.ts';
+import { runCommand } from './commands/run.ts';
+import { formatStatus, readStatus, statusOk } from './commands/status.ts';
 import { AgentEnv } from './env.ts';
-import { readNodeFacts } from './node-facts.ts';
+import { DockerRuntime } from './runtime/index.ts';
+import { AGENT_VERSION } from './version.ts';
 
-/*
- * The node agent. This first version checks the two things every later feature needs — the local Docker
- * Engine and the reachability of the control plane — and reports them. Joining with a node credential,
- * the outbound WebSocket and container management arrive with the nodes/pods work.
- */
-let config: AgentEnv;
-try {
-  config = parseEnv(AgentEnv);
-} catch (error) {
-  process.stderr.write(`agent: failed to start: ${(error as Error).message}\n`);
-  process.exit(1);
+const USAGE = `usage: agentpod-agent [command]
+
+  join <url> <token>   trade a join token (from \`agentpod node add\`) for this node's credential
+  run                  connect to the control plane and manage this node's pods (the default)
+  status [--json]      the saved credential, the control plane and Docker, checked now
+
+environment:
+  AGENTPOD_AGENT_STATE_DIR    where credential.json lives (root: /var/lib/agentpod-agent, else ~/.agentpod-agent)
+  AGENTPOD_GATEWAY_URL        overrides the control plane URL saved by join
+  AGENTPOD_DOCKER_SOCKET      Docker Engine socket (default /var/run/docker.sock)
+  AGENTPOD_AGENT_LOCAL_JOIN   1: with no credential, join the control plane on this host (npm start)
+  AGENTPOD_LOG_LEVEL          info (default), debug, warn, …
+`;
+
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+function fail(message: string, code: number = EXIT.failed): number {
+  process.stderr.write(`agentpod-agent: ${message}\n`);
+  return code;
 }
-const logger = createLogger('agent', config.AGENTPOD_LOG_LEVEL);
-const docker = new Docker({ socketPath: config.AGENTPOD_DOCKER_SOCKET });
 
-logger.info({ facts: await readNodeFacts(docker) }, 'node facts');
-
-let dockerOk: boolean | undefined;
-let gatewayOk: boolean | undefined;
-async function check(): Promise<void> {
-  const docker_ = await docker.ping().then(
-    () => true,
-    (error: Error) => {
-      if (dockerOk !== false)
-        logger.warn({ err: error.message }, `Docker is not reachable at ${config.AGENTPOD_DOCKER_SOCKET}`);
-      return false;
-    },
-  );
-  if (docker_ && dockerOk !== true) logger.info('Docker is reachable');
-  dockerOk = docker_;
-  const healthUrl = new URL('/healthz', config.AGENTPOD_GATEWAY_URL);
-  const gateway = await fetch(healthUrl, { signal: AbortSignal.timeout(3_000) }).then(
-    (response) => response.status === 200 || response.status === 503,
-    () => false,
-  );
-  if (gateway !== gatewayOk) {
-    if (gateway) logger.info({ gateway: config.AGENTPOD_GATEWAY_URL }, 'control plane is reachable');
-    else logger.warn({ gateway: config.AGENTPOD_GATEWAY_URL }, 'control plane is not reachable; will keep trying');
+async function main(args: string[]): Promise<number> {
+  const [command = 'run', ...rest] = args;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
   }
-  gatewayOk = gateway;
+  if (command === '--version') {
+    process.stdout.write(`${AGENT_VERSION}\n`);
+    return EXIT.ok;
+  }
+  let config: AgentEnv;
+  try {
+    config = parseEnv(AgentEnv);
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  const write = (text: string) => process.stdout.write(text);
+  switch (command) {
+    case 'join': {
+      const [url, token, ...extra] = rest;
+      if (!url || !token || extra.length > 0) return fail(`join takes <url> <token>\n\n${USAGE}`, EXIT.usage);
+      await joinCommand({ url, token, stateDir: config.AGENTPOD_AGENT_STATE_DIR, fetch, out: write });
+      return EXIT.ok;
+    }
+    case 'status': {
+      if (rest.some((arg) => arg !== '--json')) return fail(`status takes only --json\n\n${USAGE}`, EXIT.usage);
+      const status = await readStatus({
+        stateDir: config.AGENTPOD_AGENT_STATE_DIR,
+        gatewayOverride: config.AGENTPOD_GATEWAY_URL,
+        dockerSocket: config.AGENTPOD_DOCKER_SOCKET,
+        runtime: new DockerRuntime(new Docker({ socketPath: config.AGENTPOD_DOCKER_SOCKET })),
+        fetch,
+      });
+      write(rest.includes('--json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      return statusOk(status) ? EXIT.ok : EXIT.failed;
+    }
+    case 'run': {
+      if (rest.length > 0) return fail(`run takes no arguments\n\n${USAGE}`, EXIT.usage);
+      const logger = createLogger('agent', config.AGENTPOD_LOG_LEVEL);
+      const stopping = new AbortController();
+      const stopped = new Promise<string>((resolve) => {
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
+      });
+      void stopped.then(() => stopping.abort());
+      const starting = runCommand({ config, logger, fetch, signal: stopping.signal });
+      starting.catch(() => {}); // a start cut short by a signal is no failure; any other failure is raised below
+      const agent = await Promise.race([starting, stopped.then(() => undefined)]);
+      const signal = await stopped;
+      await agent?.stop();
+      logger.info({ signal }, 'stopped; containers keep running');
+      return EXIT.ok;
+    }
+    default:
+      return fail(`unknown command "${command}"\n\n${USAGE}`, EXIT.usage);
+  }
 }
 
-await check();
-const timer = setInterval(() => void check(), config.AGENTPOD_AGENT_CHECK_INTERVAL * 1_000);
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    clearInterval(timer);
-    logger.info('stopped');
-    process.exit(0);
-  });
+// Exit explicitly: open handles (Docker's keep-alive agent) must not keep a finished command alive.
+try {
+  process.exit(await main(process.argv.slice(2)));
+} catch (error) {
+  process.exit(fail(error instanceof AppError ? error.message : String((error as Error).stack ?? error)));
 }

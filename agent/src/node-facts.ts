@@ -1,28 +1,21 @@
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
-import type Docker from 'dockerode';
+import type { NodeFacts } from '@agentpod/contracts';
+import type { ContainerRuntime } from './runtime/index.ts';
 
-/** What a node reports about itself: enough to place pods and to tell an operator what the server is. */
-export type NodeFacts = {
-  hostname: string;
-  os: string;
-  arch: string;
-  cpus: number;
-  memoryBytes: number;
-  diskBytes: number;
-  diskFreeBytes: number;
-  dockerVersion: string | null;
-};
-
-export async function readNodeFacts(docker: Docker | undefined): Promise<NodeFacts> {
+/**
+ * What a node reports about itself on every (re)connect: enough to place pods and to tell an operator what the
+ * server is. Docker's version is null while the engine does not answer; the rest comes from the OS.
+ */
+export async function readNodeFacts(
+  runtime: Pick<ContainerRuntime, 'version'>,
+  agentVersion: string,
+): Promise<NodeFacts> {
   const disk = await statfs('/');
-  let dockerVersion: string | null = null;
-  if (docker) {
-    dockerVersion = await docker.version().then(
-      (v) => v.Version,
-      () => null,
-    );
-  }
+  const dockerVersion = await runtime.version().then(
+    (v) => v.version,
+    () => null,
+  );
   return {
     hostname: os.hostname(),
     os: `${os.type()} ${os.release()}`,
@@ -32,5 +25,6 @@ export async function readNodeFacts(docker: Docker | undefined): Promise<NodeFac
     diskBytes: disk.blocks * disk.bsize,
     diskFreeBytes: disk.bavail * disk.bsize,
     dockerVersion,
+    agentVersion,
   };
 }

@@ -1,6 +1,7 @@
 import { BOOTSTRAP_HEADER, type RouteName, type TenantRole } from '@agentpod/contracts';
 import type { LightMyRequestResponse } from 'fastify';
 import type { Matrix } from './fixtures.ts';
+import { type PodWorld, podWorld } from './pods.ts';
 import type { Caller } from './policy.ts';
 import { BOOTSTRAP_SECRET, type Credential } from './world.ts';
 
@@ -34,6 +35,12 @@ const ACME = { tenant: 'acme' };
 export function createExamples(): Record<RouteName, Build> {
   let target: string | undefined;
   let targetRole: TenantRole = 'viewer';
+  let world: PodWorld | undefined;
+  const pods = (m: Matrix) => {
+    world ??= podWorld(m);
+    return world;
+  };
+  const shared = async (m: Matrix) => ({ tenant: 'acme', pod: await pods(m).sharedPod() });
   return {
     requestMagicLink: async (m) => ({ body: { email: `${m.unique('nobody')}@example.test` } }),
 
@@ -141,6 +148,48 @@ export function createExamples(): Record<RouteName, Build> {
     audit: async () => ({}),
 
     events: async () => ({ query: 'limit=5' }),
+
+    listNodes: async () => ({}),
+
+    addNode: async (m) => ({ body: { name: m.unique('pool') } }),
+
+    addTenantNode: async (m) => ({ params: ACME, body: { name: m.unique('own') } }),
+
+    getNode: async (m) => ({ params: { node: (await pods(m).acmeNode()).node.name } }),
+
+    removeNode: async (m) => ({ params: { node: (await pods(m).freshAcmeNode()).node.id } }),
+
+    issueNodeJoinToken: async (m) => ({ params: { node: (await pods(m).acmeNode()).node.id } }),
+
+    // Each caller redeems a join token of its own: a token works once.
+    agentJoin: async (m) => ({ body: { token: await pods(m).joinToken() } }),
+
+    // Whoever holds the host's bootstrap secret gets the local node's join token (added once, then reused).
+    localNode: async () => ({ headers: { [BOOTSTRAP_HEADER]: BOOTSTRAP_SECRET } }),
+
+    listPods: async () => ({}),
+
+    listTenantPods: async () => ({ params: ACME }),
+
+    createPod: async (m) => ({ params: ACME, body: await pods(m).podBody(m.unique('made-pod')) }),
+
+    getPod: async (m) => ({ params: await shared(m) }),
+
+    updatePod: async (m) => ({ params: await shared(m), body: { env: { MATRIX: m.unique('run') } } }),
+
+    deletePod: async (m) => ({ params: { tenant: 'acme', pod: await pods(m).freshPod() } }),
+
+    stopPod: async (m) => ({ params: await shared(m) }),
+
+    startPod: async (m) => ({ params: await shared(m) }),
+
+    restartPod: async (m) => ({ params: await shared(m) }),
+
+    podToken: async (m) => ({ params: await shared(m) }),
+
+    rotatePodToken: async (m) => ({ params: await shared(m) }),
+
+    podLogs: async (m) => ({ params: await shared(m), query: 'tail=5' }),
   };
 }
 

@@ -58,6 +58,18 @@ export const SERVICE_RULES: Partial<Record<RouteName, { rule: AccessRule; why: s
     rule: { tenant: 'admin' },
     why: 'removing someone else needs admin; leaving is open to every member',
   },
+  getNode: {
+    rule: { tenant: 'viewer' },
+    why: "a node is visible to platform admins and to the members of the tenant that owns it; the matrix reads one of acme's",
+  },
+  removeNode: {
+    rule: { tenant: 'owner' },
+    why: "a tenant's owner removes the tenant's own nodes, a platform admin any node; the matrix removes acme's",
+  },
+  issueNodeJoinToken: {
+    rule: { tenant: 'owner' },
+    why: 'as for removing the node',
+  },
 };
 
 /** The answer class a caller must get: `ok` (the route's success), or the refusal's status. */

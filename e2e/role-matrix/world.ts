@@ -1,12 +1,11 @@
 import { BOOTSTRAP_HEADER, CSRF_HEADER, type TenantRole } from '@agentpod/contracts';
-import { buildApp, type LocalLinkNotice } from '@agentpod/gateway';
+import type { LocalLinkNotice } from '@agentpod/gateway';
 import { identityService } from '@agentpod/identity';
-import { createLogger, type RunningService, runService } from '@agentpod/kit';
-import { createTestDatabase, startNatsServer, type TestDatabase, type TestNatsServer } from '@agentpod/kit/testing';
 import { podsService } from '@agentpod/pods';
 import { tenantsService } from '@agentpod/tenants';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { type Stack, startStack } from '../support/stack.ts';
 
 /*
  * The real identity, tenants and pods services on a private NATS and a fresh database, in local mode (no SMTP),
@@ -31,6 +30,8 @@ export type Call = {
 
 export type World = {
   app: FastifyInstance;
+  /** The gateway's NATS connection: for stand-ins of what the matrix does not run (a node's agent). */
+  nc: NatsConnection;
   call(request: Call): Promise<LightMyRequestResponse>;
   /** Calls and fails unless the status is `expected`; returns the JSON body. */
   must<T = Record<string, unknown>>(expected: number, request: Call): Promise<T>;
@@ -52,35 +53,16 @@ const tokenOf = (link: string): string => {
 };
 
 export async function startWorld(): Promise<World> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  };
+  const stack: Stack = await startStack({
+    services: [identityService, tenantsService, podsService],
+    gateway: {
+      bootstrapSecret: BOOTSTRAP_SECRET,
+      // The matrix signs in dozens of times from one address; the limits themselves are tested elsewhere.
+      rateLimits: { magicLink: { max: 10_000, windowMs: 60_000 }, redeem: { max: 10_000, windowMs: 60_000 } },
+    },
+  });
   try {
-    const nats: TestNatsServer = await startNatsServer();
-    cleanups.push(() => nats.stop());
-    const database: TestDatabase = await createTestDatabase();
-    cleanups.push(() => database.drop());
-    const env = { AGENTPOD_NATS_URL: nats.url, AGENTPOD_DATABASE_URL: database.url, AGENTPOD_LOG_LEVEL: 'silent' };
-    for (const definition of [identityService, tenantsService, podsService]) {
-      const running: RunningService<unknown, unknown> = await runService(definition as never, { env });
-      cleanups.push(() => running.stop());
-    }
-    const nc: NatsConnection = await connect({ servers: nats.url });
-    cleanups.push(() => nc.close());
-    const notices: LocalLinkNotice[] = [];
-    const app = buildApp({
-      nc,
-      logger: createLogger('gateway', 'silent'),
-      options: {
-        bootstrapSecret: BOOTSTRAP_SECRET,
-        announce: (notice) => notices.push(notice),
-        // The matrix signs in dozens of times from one address; the limits themselves are tested elsewhere.
-        rateLimits: { magicLink: { max: 10_000, windowMs: 60_000 }, redeem: { max: 10_000, windowMs: 60_000 } },
-      },
-    });
-    cleanups.push(() => app.close());
-
+    const { app, notices } = stack;
     const call = (request: Call) => {
       const headers: Record<string, string> = { ...request.headers };
       if (request.as?.kind === 'session') {
@@ -130,6 +112,7 @@ export async function startWorld(): Promise<World> {
     });
     return {
       app,
+      nc: stack.nc,
       bootstrapped,
       redeem: (link) => redeem(tokenOf(link)),
       call,
@@ -148,10 +131,10 @@ export async function startWorld(): Promise<World> {
         });
         return { id: view.id, token: tokenOf(lastLink('invitation', email)) };
       },
-      stop,
+      stop: () => stack.stop(),
     };
   } catch (error) {
-    await stop();
+    await stack.stop();
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDependencies } from './deps.ts';
@@ -26,6 +27,20 @@ function processSpecs(): { specs: ProcessSpec[]; missing: string[] } {
   return {
     specs: present.map(({ name, main }) => ({ name, argv: [process.execPath, main] as const })),
     missing: entries.filter((entry) => !present.includes(entry)).map((entry) => entry.main),
+  };
+}
+
+/**
+ * The agent's variables: with no credential it joins this host's control plane as the node `local` (reading the
+ * gateway's bootstrap secret), and keeps its credential beside the gateway's state rather than in /var/lib. Only
+ * the agent reads AGENTPOD_AGENT_*; they travel in the shared child environment because the supervisor has
+ * one environment for all children.
+ */
+function agentEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const stateDir = env.AGENTPOD_STATE_DIR || join(homedir(), '.agentpod');
+  return {
+    AGENTPOD_AGENT_LOCAL_JOIN: '1',
+    AGENTPOD_AGENT_STATE_DIR: env.AGENTPOD_AGENT_STATE_DIR || join(stateDir, 'agent'),
   };
 }
 
@@ -116,7 +131,7 @@ async function main(): Promise<number> {
     throw new StepError('start', 'node <service>/dist/main.js', 'nothing is built', 'run npm run build');
   process.stdout.write(`[start] starting ${specs.map((s) => s.name).join(', ')} (Ctrl-C stops them)\n`);
 
-  const supervisor = supervise(specs, { env: env.childEnv });
+  const supervisor = supervise(specs, { env: { ...env.childEnv, ...agentEnv() } });
   const health = new AbortController();
   if (specs.some((s) => s.name === 'gateway')) watchHealth(env, health.signal);
 

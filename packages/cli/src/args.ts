@@ -16,6 +16,8 @@ export type OptionSpec = {
   description: string;
   /** A string option the command cannot run without; parsing fails naming it. */
   required?: boolean;
+  /** A string option that may be given several times (`--env A=1 --env B=2`): its value is the list. */
+  multiple?: boolean;
 };
 type Options = Record<string, OptionSpec>;
 
@@ -27,9 +29,11 @@ export type ArgValues<A extends readonly string[]> = {
 export type OptionValues<O extends Options> = {
   [K in keyof O]: O[K]['type'] extends 'boolean'
     ? boolean | undefined
-    : O[K]['required'] extends true
-      ? string
-      : string | undefined;
+    : O[K]['multiple'] extends true
+      ? string[] | undefined
+      : O[K]['required'] extends true
+        ? string
+        : string | undefined;
 };
 
 export type CommandSpec<A extends readonly string[], O extends Options> = {
@@ -130,7 +134,11 @@ export function parseCommandLine(
       options: Object.fromEntries(
         Object.entries(options).map(([key, spec]) => [
           key,
-          spec.short ? { type: spec.type, short: spec.short } : { type: spec.type },
+          {
+            type: spec.type,
+            ...(spec.short ? { short: spec.short } : {}),
+            ...(spec.multiple ? { multiple: true } : {}),
+          },
         ]),
       ),
       allowPositionals: true,
@@ -190,7 +198,7 @@ export function usageLine(command: Command): string {
 function optionLines(options: Options): string {
   const entries = Object.entries(options).map(([key, spec]) => {
     const flag = `${spec.short ? `-${spec.short}, ` : ''}--${key}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`;
-    return [flag, spec.description] as const;
+    return [flag, spec.multiple ? `${spec.description} (repeatable)` : spec.description] as const;
   });
   const width = Math.max(...entries.map(([flag]) => flag.length));
   return entries.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}\n`).join('');

@@ -126,6 +126,18 @@ describe('parseCommandLine', () => {
     );
   });
 
+  test('a repeatable option collects every value, in order; help says it repeats', () => {
+    const env = defineCommand({
+      path: ['pod', 'create'],
+      summary: 'create',
+      options: { env: { type: 'string', value: 'K=V', multiple: true, description: 'a variable' } },
+      run: noop,
+    });
+    assert.deepEqual(parseCommandLine(env, ['--env', 'A=1', '--env', 'B=2=3']).options, { env: ['A=1', 'B=2=3'] });
+    assert.deepEqual(parseCommandLine(env, []).options, {});
+    assert.match(commandHelp(env), /--env K=V +a variable \(repeatable\)/);
+  });
+
   test('--help skips the argument checks', () => {
     assert.equal(parseCommandLine(create, ['--help']).help, true);
     assert.equal(parseCommandLine(create, ['-h']).help, true);

@@ -121,7 +121,7 @@ describe('agentpod login, whoami, logout, admin bootstrap', () => {
     assert.equal(create?.path, '/api/v1/tokens');
     const body = create?.body as { name?: string; role?: string } | undefined;
     assert.match(String(body?.name), /^cli-/);
-    assert.equal(body?.role, 'admin');
+    assert.equal(body?.role, 'owner');
     assert.equal(create?.headers.cookie, 'agentpod_session=aps_session; agentpod_csrf=csrf123');
     assert.equal(create?.headers['x-agentpod-csrf'], 'csrf123');
     assert.equal(create?.headers.authorization, undefined);

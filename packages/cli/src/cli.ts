@@ -4,6 +4,8 @@ import { auditCommand } from './commands/audit.ts';
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth.ts';
 import { eventsCommand } from './commands/events.ts';
 import { memberCommands } from './commands/member.ts';
+import { nodeCommands } from './commands/node.ts';
+import { podCommands } from './commands/pod.ts';
 import { statusCommand } from './commands/status.ts';
 import { tenantCommands } from './commands/tenant.ts';
 import { tokenCommands } from './commands/token.ts';
@@ -20,6 +22,8 @@ export const COMMANDS: readonly Command[] = [
   ...tenantCommands,
   ...memberCommands,
   ...tokenCommands,
+  ...podCommands,
+  ...nodeCommands,
   auditCommand,
   eventsCommand,
   bootstrapCommand,

@@ -4,6 +4,7 @@ import { EventEnvelope } from './envelope.ts';
 import { ErrorBody } from './errors.ts';
 import { ApiTokenId, ApiTokenView, Duration, UserId, UserView } from './identity.ts';
 import { AggregateId } from './ids.ts';
+import { nodeRoutes, podRoutes } from './pod-routes.ts';
 import { DisplayName, InvitationId, InvitationView, MemberView, TenantId, TenantView } from './tenants.ts';
 
 /*
@@ -299,9 +300,13 @@ export const routes = {
       .strict(),
     response: z.object({ events: z.array(EventEnvelope) }),
   },
+  ...nodeRoutes,
+  ...podRoutes,
 } satisfies Record<string, ApiRoute>;
 
 export type RouteName = keyof typeof routes;
+
+export { CreatePodBody, NodeRef, UpdatePodBody } from './pod-routes.ts';
 
 /** One line of the audit log: an event, as who did what to which tenant. */
 export const AuditEntry = z.object({

@@ -5,8 +5,12 @@ export const TENANT_ROLES = ['viewer', 'member', 'admin', 'owner'] as const;
 export const TenantRole = z.enum(TENANT_ROLES);
 export type TenantRole = z.infer<typeof TenantRole>;
 
-/** Roles an API token can be capped at. */
-export const TokenRole = z.enum(['viewer', 'member', 'admin']);
+/**
+ * Roles an API token can be capped at: any tenant role. A token is still never more than its creator (the cap is
+ * applied to the creator's own role at use time); `owner` lets the CLI do what its owner may, deleting a tenant
+ * included.
+ */
+export const TokenRole = z.enum(TENANT_ROLES);
 export type TokenRole = z.infer<typeof TokenRole>;
 
 export const roleRank = (role: TenantRole): number => TENANT_ROLES.indexOf(role);
@@ -61,7 +65,7 @@ export function effectiveRole(
   return principal.via === 'token' ? weakerRole(base, principal.tokenRole) : base;
 }
 
-/** Platform-wide powers (create tenants, add nodes, replay): a platform admin's session or unscoped admin token. */
+/** Platform-wide powers (create tenants, add nodes, replay): a platform admin's session or unscoped admin/owner token. */
 export const hasPlatformAdmin = (principal: Principal): boolean =>
   principal.platformAdmin &&
-  (principal.via === 'session' || (principal.tokenRole === 'admin' && principal.tokenTenantId === undefined));
+  (principal.via === 'session' || (roleAtLeast(principal.tokenRole, 'admin') && principal.tokenTenantId === undefined));

@@ -215,3 +215,14 @@ export const NodeCredentialResults = {
   revokeNode: z.object({}),
   authenticateNode: z.object({ nodeId: NodeIdField }),
 };
+
+export type NodeCredentialResult<K extends keyof typeof NodeCredentialResults> = z.infer<
+  (typeof NodeCredentialResults)[K]
+>;
+
+/**
+ * What `POST /api/v1/agent/join` answers: identity's node id and credential, and the URL the agent dials from
+ * now on (the gateway's AGENTPOD_PUBLIC_URL; the agent's socket is `<ws|wss>://<that host>/agent`).
+ */
+export const AgentJoinResult = NodeCredentialResults.redeemNodeJoinToken.extend({ gatewayUrl: z.string() });
+export type AgentJoinResult = z.infer<typeof AgentJoinResult>;

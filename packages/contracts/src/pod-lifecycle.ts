@@ -8,7 +8,7 @@ import {
   EnvKey,
   HealthCheck,
   ImageRef,
-  Limits,
+  LimitsPatch,
   PodId,
   PodSpec,
   PortBinding,
@@ -50,7 +50,11 @@ export const podEvents = {
     ports: z.array(PortBinding),
     volumeName: z.string().nullable(),
     accessToken: Encrypted,
-    generation: z.literal(1),
+    /**
+     * 1 for a new pod. A pod re-created under the name of a deleted one continues the count of its generations,
+     * so its container can never be mistaken for (or collide by name with) the deleted pod's last container.
+     */
+    generation: z.number().int().positive(),
   }),
   /** A new generation: a new container replaces the old one. */
   PodUpdated: z.object({
@@ -81,7 +85,10 @@ export const CreatePod = z
   })
   .strict();
 
-/** `pod update`: what changes; env and secrets merge (set, then unset), the rest replaces. */
+/**
+ * `pod update`: what changes; env and secrets merge (set, then unset), limits merge field by field, the rest
+ * replaces (`cmd: null` and `health: null` remove them).
+ */
 export const UpdatePod = z
   .object({
     tenantId: TenantId,
@@ -93,7 +100,7 @@ export const UpdatePod = z
     secrets: SecretValues.optional(),
     unsetSecrets: z.array(EnvKey).max(256).optional(),
     ports: z.array(PortSpec).max(16).optional(),
-    limits: Limits.optional(),
+    limits: LimitsPatch.optional(),
     health: HealthCheck.nullable().optional(),
     restart: RestartPolicy.optional(),
   })
@@ -109,6 +116,8 @@ export const PodCommands = {
   restartPod: podKey,
   deletePod: podKey.extend({ keepVolume: z.boolean().default(false) }).strict(),
   rotatePodToken: podKey,
+  /** Every pod of a tenant, volumes included: the tenants service (system actor) deleting a tenant with force. */
+  deleteTenantPods: z.object({ tenantId: TenantId }).strict(),
 };
 
 export const PodQueries = {
@@ -170,13 +179,15 @@ export const PodResults = {
   restartPod: PodView,
   deletePod: z.object({ deleted: z.literal(true) }),
   rotatePodToken: z.object({ accessToken: z.string(), generation: z.number().int() }),
+  deleteTenantPods: z.object({ deleted: z.number().int().nonnegative() }),
   listPods: z.object({ pods: z.array(PodView) }),
   getPod: PodView,
   podToken: z.object({ accessToken: z.string() }),
   logTarget: z.object({ nodeId: NodeId, containerId: z.string() }),
   containerSpec: ContainerSpec,
   countTenantPods: z.object({ count: z.number().int().nonnegative() }),
-};
+} satisfies Record<keyof typeof PodCommands | keyof typeof PodQueries, z.ZodType>;
+export type PodResult<K extends keyof typeof PodResults> = z.infer<(typeof PodResults)[K]>;
 
 /** Env var that carries the pod's access token into its container. */
 export const POD_ACCESS_TOKEN_ENV = 'AGENTPOD_ACCESS_TOKEN';

@@ -125,16 +125,19 @@ export const MemoryInput = z
   })
   .pipe(MemoryBytes);
 
+/** CPUs as a decimal: 0.5 is half a core. */
+const Cpus = z.number().min(0.01).max(64);
+/** Processes and threads; a fork bomb stops here instead of taking the node down. */
+const Pids = z.number().int().min(16).max(32_768);
 export const Limits = z
-  .object({
-    memoryBytes: MemoryBytes.default(256 * MiB),
-    /** CPUs as a decimal: 0.5 is half a core. */
-    cpus: z.number().min(0.01).max(64).default(0.5),
-    /** Processes and threads; a fork bomb stops here instead of taking the node down. */
-    pids: z.number().int().min(16).max(32_768).default(256),
-  })
+  .object({ memoryBytes: MemoryBytes.default(256 * MiB), cpus: Cpus.default(0.5), pids: Pids.default(256) })
   .strict();
 export type Limits = z.infer<typeof Limits>;
+/** The limits an update changes; the others keep their current values. */
+export const LimitsPatch = z
+  .object({ memoryBytes: MemoryBytes.optional(), cpus: Cpus.optional(), pids: Pids.optional() })
+  .strict();
+export type LimitsPatch = z.infer<typeof LimitsPatch>;
 
 const HttpPath = z
   .string()

@@ -138,7 +138,8 @@ export async function executeCommand<S, ES extends EventSchemas>(options: {
       return { ...repository.applyAppended(aggregateId, loaded, stored), events: stored };
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;
-      repository.forget(aggregateId);
+      // The cached state is still right as of its position: the next load folds only the events the other
+      // writer appended, instead of the aggregate's whole history.
       if (attempt >= attempts) {
         throw new AppError(
           'conflict',

@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { AppError } from '@agentpod/contracts';
+import { AppError, MAX_AGENT_FRAME_BYTES } from '@agentpod/contracts';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
+import { agentSocketRoutes } from './agent-socket/plugin.ts';
+import { AgentRelay } from './agent-socket/relay.ts';
 import { adminHandlers } from './api/admin-routes.ts';
+import { agentHandlers } from './api/agent-routes.ts';
 import { authHandlers } from './api/auth-routes.ts';
 import type { ApiDeps } from './api/context.ts';
+import { nodeHandlers } from './api/nodes-routes.ts';
+import { podHandlers } from './api/pods-routes.ts';
 import { registerRoutes } from './api/registry.ts';
 import { tenantHandlers } from './api/tenant-routes.ts';
 import { tokenHandlers } from './api/token-routes.ts';
@@ -40,6 +46,9 @@ const apiRoutes =
       ...tenantHandlers,
       ...tokenHandlers,
       ...eventHandlers,
+      ...nodeHandlers,
+      ...podHandlers,
+      ...agentHandlers,
     });
     const document = openApiDocument({
       publicUrl: deps.options.publicUrl,
@@ -106,6 +115,24 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         details: { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) },
       }),
   });
+  // One WebSocket server for every socket route; frames up to twice the agent limit reach the relay (which drops
+  // and counts them), bigger ones close the socket (1009) before they are buffered.
+  const agents = new AgentRelay({
+    nc: deps.nc,
+    logger: deps.logger,
+    options: options.agentSocket,
+    clock: options.clock,
+  });
+  app.register(fastifyWebsocket, {
+    options: { maxPayload: 2 * MAX_AGENT_FRAME_BYTES },
+    // Agents get `bye` and their last events are stored before the remaining sockets close.
+    preClose: async function closeSockets(this: FastifyInstance) {
+      await agents.close();
+      for (const client of this.websocketServer.clients) client.close(1001, 'the gateway is shutting down');
+      this.websocketServer.close();
+    },
+  });
+  app.register(agentSocketRoutes(agents));
   app.register(healthRoutes(deps));
   app.register(apiRoutes({ nc: deps.nc, logger: deps.logger, options, https, streams: new Set() }));
   app.register(pages);

@@ -10,6 +10,7 @@ import {
   startTelemetry,
 } from '@agentpod/kit';
 import { z } from 'zod';
+import { defaultAgentSocketOptions } from './agent-socket/settings.ts';
 import { buildApp } from './app.ts';
 import { writeBootstrapSecret } from './bootstrap-secret.ts';
 import { GatewayEnv } from './env.ts';
@@ -26,6 +27,7 @@ const stopTelemetry = startTelemetry('gateway', config.AGENTPOD_OTLP_URL);
 const nc = await connectNats({ url: config.AGENTPOD_NATS_URL, name: 'agentpod-gateway', logger });
 const bootstrapSecret = await writeBootstrapSecret(config.AGENTPOD_STATE_DIR);
 logger.info({ directory: config.AGENTPOD_STATE_DIR }, 'bootstrap secret written (agentpod admin bootstrap reads it)');
+const instanceId = randomUUID();
 const app = buildApp({
   nc,
   logger,
@@ -34,12 +36,12 @@ const app = buildApp({
     trustedProxies: config.AGENTPOD_TRUSTED_PROXIES,
     bodyLimit: config.AGENTPOD_BODY_LIMIT,
     bootstrapSecret,
+    agentSocket: { ...defaultAgentSocketOptions(), instanceId },
   },
 });
 await app.listen({ host: config.AGENTPOD_HOST, port: config.AGENTPOD_PORT });
 
 const started = Date.now();
-const instanceId = randomUUID();
 serveRequests({
   nc,
   subject: healthSubject('gateway'),

@@ -51,7 +51,7 @@ function parameters(route: ApiRoute): unknown[] {
       });
     }
   }
-  if (route.path === routes.bootstrap.path) {
+  if (route.path === routes.bootstrap.path || route.path === routes.localNode.path) {
     list.push({ name: BOOTSTRAP_HEADER, in: 'header', required: true, schema: { type: 'string' } });
   }
   return list;
@@ -66,7 +66,9 @@ function operation(name: RouteName, route: ApiRoute) {
           description: 'Success',
           content: {
             'application/json': { schema: route.response ? schemaOf(route.response, 'output') : {} },
-            ...(name === 'events' ? { 'application/x-ndjson': { schema: { type: 'string' } } } : {}),
+            ...(name === 'events' || name === 'podLogs'
+              ? { 'application/x-ndjson': { schema: { type: 'string' } } }
+              : {}),
           },
         };
   const errors: Record<string, unknown> = { '400': errorResponse('Invalid input (the details name each problem)') };
@@ -76,7 +78,8 @@ function operation(name: RouteName, route: ApiRoute) {
   }
   errors['404'] = errorResponse('Not found (also: a tenant you have no access to)');
   if (route.method !== 'GET') errors['409'] = errorResponse('Conflicts with the current state');
-  if (name === 'requestMagicLink' || name === 'redeemMagicLink') errors['429'] = errorResponse('Too many requests');
+  if (name === 'requestMagicLink' || name === 'redeemMagicLink' || name === 'agentJoin')
+    errors['429'] = errorResponse('Too many requests');
   errors['500'] = errorResponse('Internal error (carries a correlation id)');
   errors['503'] = errorResponse('A service behind the gateway is unavailable');
   return {

@@ -1,5 +1,6 @@
 import type { Logger } from '@agentpod/kit';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { type AgentSocketOptions, defaultAgentSocketOptions } from './agent-socket/settings.ts';
 import { announceLocalLink, type LocalLinkNotice } from './local-links.ts';
 
 /** A per-client-address limit: at most `max` requests per `windowMs`. */
@@ -18,6 +19,8 @@ export type GatewayOptions = {
   announce: (notice: LocalLinkNotice) => void;
   /** How often a followed event stream re-checks the caller's credential and memberships. */
   followRecheckMs: number;
+  /** The agents' WebSocket (`GET /agent`): re-authentication period, request timeout, bad-frame limit. */
+  agentSocket: AgentSocketOptions;
   clock: () => Date;
 };
 
@@ -37,6 +40,7 @@ export const defaultOptions = (): GatewayOptions => ({
   },
   announce: announceLocalLink,
   followRecheckMs: 2_000,
+  agentSocket: defaultAgentSocketOptions(),
   clock: () => new Date(),
 });
 

@@ -17,7 +17,7 @@ export interface UsersTable {
   created_at: Timestamp;
 }
 
-/** One row per issued sign-in link; the per-address rate limit counts them. */
+/** One row per issued sign-in link. (The per-address rate limit counts requests instead: ops/schema.ts.) */
 export interface MagicLinksTable {
   /** The link aggregate id, `link-<sha256 of the token>`. */
   id: string;

@@ -13,6 +13,8 @@ import type { IdentityDatabase } from './db.ts';
 import { emailAggregate } from './email/events.ts';
 import type { IdentityEnv } from './env.ts';
 import { linkAggregate } from './magic-link/events.ts';
+import type { SignInRequestLog } from './magic-link/request-log.ts';
+import type { MailQueue } from './mail-queue.ts';
 import { platformAggregate } from './platform/events.ts';
 import { sessionAggregate } from './session/events.ts';
 import { userAggregate } from './user/events.ts';
@@ -32,7 +34,16 @@ export function createRepositories(store: EventStore) {
 export type Repositories = ReturnType<typeof createRepositories>;
 
 /** Everything a handler uses, built once at start-up. */
-export type IdentityDeps = { runtime: IdentityRuntime; repos: Repositories; mailer: Mailer };
+export type IdentityDeps = {
+  runtime: IdentityRuntime;
+  repos: Repositories;
+  /** Its `mode` says whether links are emailed (smtp) or handed back to the gateway to print (local). */
+  mailer: Mailer;
+  /** Sends emails after the reply (SMTP mode). */
+  mail: MailQueue;
+  /** The per-address limit on sign-in link requests. */
+  signInRequests: SignInRequestLog;
+};
 
 /** Load → decide → append on one aggregate, with the service's clock. */
 export function execute<S, ES extends EventSchemas>(

@@ -3,10 +3,7 @@ import type { Kysely } from 'kysely';
 
 /** Migrations of the `pods` schema, applied in name order. The kit adds its own bookkeeping tables first. */
 export const migrations: Migrations = {
-  /*
-   * The pods read model, reduced to what other services already ask of it (how many pods a tenant has). The
-   * pods issue adds the rest of a pod's columns and the projection that fills it; until then it stays empty.
-   */
+  /* The first read model only counted pods per tenant; 0002 replaces it (every table is rebuilt from the log). */
   '0001_pods': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -15,6 +12,95 @@ export const migrations: Migrations = {
         .addColumn('tenant_id', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('pods_by_tenant').on('pods').column('tenant_id').execute();
+    },
+  },
+  '0002_registry': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.dropTable('pods').execute();
+      await db.schema
+        .createTable('nodes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('removed_at', 'timestamptz')
+        .execute();
+      await db.schema.createIndex('nodes_by_name').on('nodes').column('name').execute();
+      await db.schema
+        .createTable('placements')
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('pod_id', 'text', (c) => c.notNull())
+        .addColumn('ports', 'jsonb', (c) => c.notNull())
+        .addColumn('memory_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('cpus', 'double precision', (c) => c.notNull())
+        .addColumn('placed_at', 'timestamptz', (c) => c.notNull())
+        .addPrimaryKeyConstraint('placements_pk', ['node_id', 'tenant_id', 'pod_id'])
+        .execute();
+      await db.schema.createIndex('placements_by_pod').on('placements').columns(['tenant_id', 'pod_id']).execute();
+      await db.schema
+        .createTable('node_agents')
+        .addColumn('node_id', 'text', (c) => c.primaryKey())
+        .addColumn('facts', 'jsonb')
+        .addColumn('connected_at', 'timestamptz')
+        .addColumn('disconnected_at', 'timestamptz')
+        .addColumn('disconnect_reason', 'text')
+        .execute();
+      await db.schema
+        .createTable('pods')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('pod_id', 'text', (c) => c.notNull())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .addColumn('desired', 'text', (c) => c.notNull())
+        .addColumn('spec', 'jsonb', (c) => c.notNull())
+        .addColumn('ports', 'jsonb', (c) => c.notNull())
+        .addColumn('volume_name', 'text')
+        .addColumn('restart_id', 'text')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('deleted_at', 'timestamptz')
+        .addColumn('keep_volume', 'boolean', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pods_pk', ['tenant_id', 'pod_id'])
+        .execute();
+      await db.schema.createIndex('pods_by_node').on('pods').column('node_id').execute();
+      await db.schema
+        .createTable('containers')
+        .addColumn('container_id', 'text', (c) => c.primaryKey())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('pod_id', 'text', (c) => c.notNull())
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('observed', 'jsonb', (c) => c.notNull())
+        .addColumn('restarts', 'integer', (c) => c.notNull())
+        .addColumn('died', 'boolean', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('containers_by_pod').on('containers').columns(['tenant_id', 'pod_id']).execute();
+      await db.schema.createIndex('containers_by_node').on('containers').column('node_id').execute();
+      await db.schema
+        .createTable('pod_actions')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('pod_id', 'text', (c) => c.notNull())
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('ok', 'boolean', (c) => c.notNull())
+        .addColumn('error', 'jsonb')
+        .addColumn('occurred_at', 'timestamptz', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pod_actions_pk', ['tenant_id', 'pod_id'])
+        .execute();
+      await db.schema
+        .createTable('tenants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .execute();
+      await db.schema
+        .createTable('tenant_members')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tenant_members_pk', ['tenant_id', 'user_id'])
+        .execute();
     },
   },
 };

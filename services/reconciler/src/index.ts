@@ -1,13 +1,49 @@
 import type { ServiceDefinition } from '@agentpod/kit';
+import { OutcomeRecorder } from './apply/record.ts';
+import { CHANGES_CHANNEL } from './changes.ts';
+import type { ReconcilerDb } from './db.ts';
+import { desiredProjection } from './desired/projection.ts';
+import { ReconcilerEnv } from './env.ts';
+import { historyProjection } from './history/projection.ts';
+import { ReconcileLoop } from './loop/reconcile-loop.ts';
 import { migrations } from './migrations.ts';
+import { NodeLiveness } from './observed/liveness.ts';
+import { observedProjection } from './observed/projection.ts';
+import { registerPlanQuery } from './query.ts';
 
 /**
- * The reconciler service: desired vs observed state, commands to agents, restart backoff and failure alerts.
- * It owns the PostgreSQL schema `reconciler` and appends to the `RECONCILER` stream.
+ * The reconciler service: desired state (PODS) against observed state (AGENT, heartbeats), actions sent to agents,
+ * outcomes recorded in RECONCILER. It owns the PostgreSQL schema `reconciler`. See README.md.
  */
-export const reconcilerService: ServiceDefinition<unknown> = {
+export const reconcilerService: ServiceDefinition<ReconcilerDb, typeof ReconcilerEnv> = {
   name: 'reconciler',
-  streams: ['reconciler'],
+  streams: ['reconciler', 'pods', 'agent'],
   database: { schema: 'reconciler', migrations },
-  projections: [],
+  projections: [desiredProjection, observedProjection, historyProjection],
+  env: ReconcilerEnv,
+  async register(runtime) {
+    const { nc, sql, db, jsm, store, logger, clock } = runtime;
+    const liveness = new NodeLiveness(clock, () => loop.poke());
+    const loop = new ReconcileLoop({
+      db,
+      sql,
+      nc,
+      jsm,
+      recorder: new OutcomeRecorder(store, jsm),
+      liveness,
+      logger,
+      clock,
+      intervalMs: runtime.config.AGENTPOD_RECONCILE_INTERVAL_MS,
+      caughtUp: runtime.caughtUp,
+    });
+    const heartbeats = liveness.listen(nc, logger);
+    const changes = await sql.listen(CHANGES_CHANNEL, () => loop.poke());
+    registerPlanQuery(runtime, liveness);
+    runtime.onStop(async () => {
+      await loop.stop();
+      heartbeats.unsubscribe();
+      await changes.unlisten().catch(() => {});
+    });
+    loop.start();
+  },
 };

@@ -5,6 +5,7 @@ import {
   type ErrorCode,
   IdentityCommands,
   newId,
+  PodCommands,
   type Principal,
   querySubject,
   type RequestMeta,
@@ -115,6 +116,18 @@ export async function startStack(options: { smtp: boolean }): Promise<Stack> {
         handler: handler(CountTenantPods, async ({ tenantId }, meta) => {
           podCountCallers.push(meta.actor);
           return { count: podCounts.get(tenantId) ?? 0 };
+        }),
+      }),
+      serveRequests({
+        nc,
+        subject: commandSubject('pods', 'deleteTenantPods'),
+        queue: 'pods',
+        logger,
+        handler: handler(PodCommands.deleteTenantPods, async ({ tenantId }, meta) => {
+          podCountCallers.push(meta.actor);
+          const deleted = podCounts.get(tenantId) ?? 0;
+          podCounts.set(tenantId, 0);
+          return { deleted };
         }),
       }),
     ];

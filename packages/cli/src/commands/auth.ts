@@ -44,7 +44,7 @@ async function signInWithLink(
   try {
     const created = await client.call(
       'createToken',
-      { body: { name: `cli-${options.hostname}`.slice(0, 64), role: 'admin', expiresIn: options.expires } },
+      { body: { name: `cli-${options.hostname}`.slice(0, 64), role: 'owner', expiresIn: options.expires } },
       { labels: { expiresIn: '--expires' } },
     );
     return { token: created.token, tokenId: created.view.id };

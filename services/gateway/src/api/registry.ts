@@ -119,6 +119,9 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps, handlers: Ro
   const limits: Partial<Record<RouteName, RateLimit>> = {
     requestMagicLink: deps.options.rateLimits.magicLink,
     redeemMagicLink: deps.options.rateLimits.redeem,
+    // Both trade a secret for a credential, like a sign-in link: guessing gets the same per-address limit.
+    agentJoin: deps.options.rateLimits.redeem,
+    localNode: deps.options.rateLimits.redeem,
   };
   for (const name of Object.keys(routes) as RouteName[]) {
     const route: ApiRoute = routes[name];

@@ -1,9 +1,11 @@
 import type { RequestMeta } from '@agentpod/contracts';
+import type { CommandOutcome } from '@agentpod/kit';
 import { linkAggregateId, newLinkToken } from '../credentials.ts';
-import { execute, type IdentityDeps, settle } from '../deps.ts';
+import { execute, type IdentityDeps } from '../deps.ts';
 import { LINK_TTL_MS } from '../settings.ts';
 import type { User } from '../user/events.ts';
 import { decideLink } from './decide.ts';
+import type { LinkState } from './events.ts';
 
 /**
  * The sign-in URL: built from AGENTPOD_PUBLIC_URL only, never from a request. The token rides in the fragment,
@@ -12,14 +14,21 @@ import { decideLink } from './decide.ts';
 export const signInUrl = (publicUrl: string, token: string): string =>
   `${publicUrl.replace(/\/+$/, '')}/auth/callback#token=${token}`;
 
-/** Issues a new sign-in link for the user and returns its URL; only the token's hash is stored. */
-export async function issueLink(deps: IdentityDeps, user: User, meta: RequestMeta): Promise<string> {
+/**
+ * Issues a new sign-in link for the user: appends MagicLinkIssued (only the token's hash is stored) and returns
+ * the link's URL with the command's outcome. It does not wait for the read models: a caller that needs its
+ * next query to see the link settles the outcome itself.
+ */
+export async function issueLink(
+  deps: IdentityDeps,
+  user: User,
+  meta: RequestMeta,
+): Promise<{ link: string; outcome: CommandOutcome<LinkState> }> {
   const token = newLinkToken();
   const outcome = await execute(deps, deps.repos.links, linkAggregateId(token), meta, (state, now) =>
     decideLink({ type: 'IssueMagicLink', userId: user.userId, email: user.email, ttlMs: LINK_TTL_MS }, state, now),
   );
-  await settle(deps, outcome);
-  return signInUrl(deps.runtime.config.AGENTPOD_PUBLIC_URL, token);
+  return { link: signInUrl(deps.runtime.config.AGENTPOD_PUBLIC_URL, token), outcome };
 }
 
 export const signInMail = (to: string, link: string) => ({

@@ -35,11 +35,12 @@ export function registerPlatformHandlers(deps: IdentityDeps): void {
       if (!granted.state.registered) throw new Error('the bootstrapped user vanished');
       await settle(deps, claimed, granted);
       const admin = granted.state;
-      const signInLink = await issueLink(deps, admin, meta);
+      const { link: signInLink, outcome: issued } = await issueLink(deps, admin, meta);
+      await settle(deps, issued);
       const { token, view } = await createToken(
         deps,
         admin,
-        { name: 'bootstrap', role: 'admin', tenantId: undefined, expiresInMs: undefined, notAfter: undefined },
+        { name: 'bootstrap', role: 'owner', tenantId: undefined, expiresInMs: undefined, notAfter: undefined },
         meta,
       );
       return { user: toUserView(admin), signInLink, token, tokenId: view.id };

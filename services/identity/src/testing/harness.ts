@@ -48,7 +48,7 @@ export type Harness = {
   nextLinkToken(email: string): Promise<string>;
   /** Requests a link and redeems it: a new session and its principal. */
   signIn(email: string): Promise<{ sessionToken: string; principal: Principal }>;
-  /** Every message of a stream and every row of the identity schema, as text. */
+  /** Every message of a stream and every row of the identity and identity_ops schemas, as text. */
   storedText(): Promise<string[]>;
   stop(): Promise<void>;
 };
@@ -63,7 +63,11 @@ export function metaFor(principal?: Principal): RequestMeta {
   return { actor, correlationId: randomUUID(), ...(principal ? { principal } : {}) };
 }
 
-export async function startIdentity(options: { smtp: boolean }): Promise<Harness> {
+/**
+ * `smtp`: true = a local SMTP sink; false = local mode (no SMTP); `{ url }` = that SMTP server (e.g. one that is
+ * down).
+ */
+export async function startIdentity(options: { smtp: boolean | { url: string } }): Promise<Harness> {
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
@@ -73,7 +77,8 @@ export async function startIdentity(options: { smtp: boolean }): Promise<Harness
     cleanups.push(() => nats.stop());
     const database: TestDatabase = await createTestDatabase('agentpod_identity');
     cleanups.push(() => database.drop());
-    const smtp = options.smtp ? await startSmtpSink() : undefined;
+    const smtp = options.smtp === true ? await startSmtpSink() : undefined;
+    const smtpUrl = typeof options.smtp === 'object' ? options.smtp.url : smtp?.url;
     if (smtp) cleanups.push(() => smtp.stop());
     const logs: string[] = [];
     const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
@@ -83,7 +88,7 @@ export async function startIdentity(options: { smtp: boolean }): Promise<Harness
         AGENTPOD_NATS_URL: nats.url,
         AGENTPOD_DATABASE_URL: database.url,
         AGENTPOD_PUBLIC_URL: PUBLIC_URL,
-        ...(smtp ? { AGENTPOD_SMTP_URL: smtp.url } : {}),
+        ...(smtpUrl ? { AGENTPOD_SMTP_URL: smtpUrl } : {}),
       },
       clock: () => new Date(Date.now() + offset),
       logger,
@@ -124,11 +129,12 @@ export async function startIdentity(options: { smtp: boolean }): Promise<Harness
           if (message) texts.push(message.string());
         }
       }
-      const tables = await runtime.sql<{ table_name: string }[]>`
-        select table_name from information_schema.tables where table_schema = 'identity'`;
-      for (const { table_name: table } of tables) {
+      const tables = await runtime.sql<{ table_schema: string; table_name: string }[]>`
+        select table_schema, table_name from information_schema.tables
+        where table_schema in ('identity', 'identity_ops')`;
+      for (const { table_schema: schema, table_name: table } of tables) {
         const rows = await runtime.sql.unsafe<{ row: string }[]>(
-          `select row_to_json(t)::text as row from "identity"."${table}" t`,
+          `select row_to_json(t)::text as row from "${schema}"."${table}" t`,
         );
         texts.push(...rows.map((r) => r.row));
       }

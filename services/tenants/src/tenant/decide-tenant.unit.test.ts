@@ -81,7 +81,7 @@ describe('rename a tenant', () => {
 });
 
 describe('delete a tenant', () => {
-  const remove = { type: 'DeleteTenant', tenantId: T, force: false, podCount: 0 } as const;
+  const remove = { type: 'DeleteTenant', tenantId: T, force: false, podCount: 0, podsDeleted: 0 } as const;
 
   test('the owner deletes a tenant without pods', () => {
     thenEvents(when(given(...team), remove, principal('owner')), [{ type: 'TenantDeleted', data: { podsDeleted: 0 } }]);
@@ -100,9 +100,14 @@ describe('delete a tenant', () => {
     thenRefused(when(given(...team), { ...remove, podCount: 2 }, principal('owner')), 'conflict', /2 pod/);
   });
 
-  test('with force and pods, the answer says pod deletion is not available yet', () => {
-    const decision = when(given(...team), { ...remove, podCount: 2, force: true }, principal('owner'));
-    thenRefused(decision, 'unavailable', /not available yet/);
+  test('with force, the pods deleted first are counted in the event', () => {
+    const decision = when(given(...team), { ...remove, force: true, podsDeleted: 3 }, principal('owner'));
+    thenEvents(decision, [{ type: 'TenantDeleted', data: { podsDeleted: 3 } }]);
+  });
+
+  test('with force, pods left after the deletion still refuse it', () => {
+    const decision = when(given(...team), { ...remove, podCount: 1, force: true, podsDeleted: 2 }, principal('owner'));
+    thenRefused(decision, 'conflict', /after deleting its pods/);
   });
 
   test('a deleted tenant is gone: every later command answers not_found', () => {

@@ -25,7 +25,8 @@ import { isLive, ownerCount, type TenantEvents, type TenantState } from './event
 export type TenantCommand =
   | { type: 'CreateTenant'; tenantId: string; name: string }
   | { type: 'RenameTenant'; tenantId: string; name: string }
-  | { type: 'DeleteTenant'; tenantId: string; force: boolean; podCount: number }
+  /** `podCount`: pods the tenant still has (after the handler had them deleted, with force); `podsDeleted`: how many. */
+  | { type: 'DeleteTenant'; tenantId: string; force: boolean; podCount: number; podsDeleted: number }
   | {
       type: 'InviteMember';
       tenantId: string;
@@ -113,22 +114,13 @@ function deleteTenant(
   if (role instanceof AppError) return role;
   const refused = requireRole(role, 'owner', 'deleting a tenant');
   if (refused) return refused;
-  if (command.podCount > 0 && !command.force) {
-    return new AppError(
-      'conflict',
-      `tenant ${command.tenantId} still has ${command.podCount} pod(s); delete them first, or delete with force`,
-      { details: { pods: command.podCount } },
-    );
-  }
   if (command.podCount > 0) {
-    // Deleting a tenant's pods is the pods service's job, and that service cannot delete pods yet.
-    return new AppError(
-      'unavailable',
-      `tenant ${command.tenantId} has ${command.podCount} pod(s) and deleting pods with a tenant is not available yet`,
-      { details: { pods: command.podCount } },
-    );
+    const message = command.force
+      ? `tenant ${command.tenantId} still has ${command.podCount} pod(s) after deleting its pods; try again`
+      : `tenant ${command.tenantId} still has ${command.podCount} pod(s); delete them first, or delete with force`;
+    return new AppError('conflict', message, { details: { pods: command.podCount } });
   }
-  return [{ type: 'TenantDeleted', tenantId: command.tenantId, data: { podsDeleted: 0 } }];
+  return [{ type: 'TenantDeleted', tenantId: command.tenantId, data: { podsDeleted: command.podsDeleted } }];
 }
 
 function inviteMember(

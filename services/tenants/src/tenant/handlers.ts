@@ -6,6 +6,7 @@ import {
   INVITATION_TOKEN_PREFIX,
   type InviteMemberResult,
   type MemberView,
+  PodResults,
   type Principal,
   querySubject,
   type RequestMeta,
@@ -101,16 +102,30 @@ export function registerTenantCommands(runtime: Runtime, repository: Repository,
   );
 
   serve('deleteTenant', TenantCommands.deleteTenant, async ({ tenantId, force }, meta, principal): Promise<null> => {
-    await precheck(tenantId, principal, { type: 'DeleteTenant', tenantId, force, podCount: 0 });
-    const pods = TenantPodCount.parse(
-      await request(
-        runtime.nc,
-        querySubject('pods', 'countTenantPods'),
-        CountTenantPods.parse({ tenantId }),
-        asSystem(meta),
-      ),
-    );
-    await execute(tenantId, meta, principal, { type: 'DeleteTenant', tenantId, force, podCount: pods.count });
+    const deleting = { type: 'DeleteTenant', tenantId, force, podCount: 0, podsDeleted: 0 } as const;
+    await precheck(tenantId, principal, deleting);
+    const countPods = async () =>
+      TenantPodCount.parse(
+        await request(
+          runtime.nc,
+          querySubject('pods', 'countTenantPods'),
+          CountTenantPods.parse({ tenantId }),
+          asSystem(meta),
+        ),
+      ).count;
+    let podCount = await countPods();
+    let podsDeleted = 0;
+    if (podCount > 0 && force) {
+      // The pods service deletes them (containers and volumes go with the reconciler's next pass).
+      const result = PodResults.deleteTenantPods.parse(
+        await request(runtime.nc, commandSubject('pods', 'deleteTenantPods'), { tenantId }, asSystem(meta), {
+          timeoutMs: 30_000,
+        }),
+      );
+      podsDeleted = result.deleted;
+      podCount = await countPods();
+    }
+    await execute(tenantId, meta, principal, { ...deleting, podCount, podsDeleted });
     return null;
   });
 

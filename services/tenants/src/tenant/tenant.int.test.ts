@@ -143,16 +143,15 @@ describe('tenants service: tenants, invitations and roles over NATS', () => {
     assert.equal(await stack.refused(qry('listTenants'), {}), 'unauthenticated');
   });
 
-  test('deleting a tenant asks pods: refused while it has pods, force is not available yet, gone at 0', async () => {
+  test('deleting a tenant asks pods: refused while it has pods, force deletes them first', async () => {
     await stack.call(cmd('createTenant'), { id: 'beta', name: 'Beta' }, admin);
     stack.podCounts.set('beta', 2);
     assert.equal(await stack.refused(cmd('deleteTenant'), { tenantId: 'beta' }, admin), 'conflict');
-    assert.equal(await stack.refused(cmd('deleteTenant'), { tenantId: 'beta', force: true }, admin), 'unavailable');
     assert.equal(await stack.refused(cmd('deleteTenant'), { tenantId: 'beta' }, bob), 'not_found');
-    assert.equal(stack.podCountCallers.length, 2, 'pods is not asked for a caller without the right');
+    assert.equal(stack.podCountCallers.length, 1, 'pods is not asked for a caller without the right');
     assert.deepEqual(stack.podCountCallers[0], { kind: 'system', id: 'tenants' });
-    stack.podCounts.set('beta', 0);
-    assert.equal(await stack.call(cmd('deleteTenant'), { tenantId: 'beta' }, admin), null);
+    assert.equal(await stack.call(cmd('deleteTenant'), { tenantId: 'beta', force: true }, admin), null);
+    assert.equal(stack.podCounts.get('beta'), 0, 'the pods were deleted through pods.cmd.deleteTenantPods');
     assert.equal(await stack.refused(qry('getTenant'), { tenantId: 'beta' }, admin), 'not_found');
     const all = await stack.call<{ tenants: TenantView[] }>(qry('listTenants'), {}, admin);
     assert.deepEqual(

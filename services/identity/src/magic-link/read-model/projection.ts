@@ -4,7 +4,7 @@ import { unreachable } from '../../never.ts';
 import { eventsOf } from '../../read-model.ts';
 import { linkEvents } from '../events.ts';
 
-/** `magic_links`: issued links by address and time, which the per-address rate limit counts. */
+/** `magic_links`: issued links by address and time, and whether and when each was redeemed. */
 export const magicLinksProjection: Projection<IdentityDatabase> = {
   name: 'magic_links',
   context: 'identity',

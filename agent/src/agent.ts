@@ -1,0 +1,106 @@
+import type { AgentFrame, GatewayFrame, NodeFacts } from '@agentpod/contracts';
+import type { Logger } from '@agentpod/kit';
+import type { ReconnectBackoff } from './connection/backoff.ts';
+import { AgentConnection, type ConnectionDeps, type DialTarget } from './connection/client.ts';
+import { type ObservationPump, startObservationPump } from './observe/pump.ts';
+import { dispatch } from './requests/dispatch.ts';
+import { createLimiter } from './requests/limiter.ts';
+import { LogSessions } from './requests/log-sessions.ts';
+import { createOps } from './requests/ops.ts';
+import type { ContainerRuntime } from './runtime/index.ts';
+
+export type AgentDeps = {
+  runtime: ContainerRuntime;
+  facts: () => Promise<NodeFacts>;
+  target: ConnectionDeps['target'];
+  renew?: ConnectionDeps['renew'];
+  logger: Logger;
+  /** Requests run at once (default 16). */
+  concurrency?: number;
+  heartbeatMs?: number;
+  pingMs?: number;
+  settleMs?: number;
+  /** Tests dial again sooner than production's 0.5 s → 30 s. */
+  backoff?: ReconnectBackoff;
+};
+
+export type RunningAgent = {
+  connection: AgentConnection;
+  /** Closes the socket and stops observing. Leaves every container exactly as it is. */
+  stop(): Promise<void>;
+};
+
+/**
+ * The agent: one connection to the control plane, the observation pump feeding it, and the request server
+ * answering it. Nothing here stops or removes a container on its own: restarting, disconnecting or crashing the
+ * agent leaves running pods running; only an explicit request from the control plane changes a container.
+ */
+export function startAgent(deps: AgentDeps): RunningAgent {
+  const { runtime, logger } = deps;
+  const limiter = createLimiter(deps.concurrency ?? 16);
+  let pump: ObservationPump | undefined;
+  const send = (frame: AgentFrame, durable: boolean) => connection.send(frame, durable);
+
+  const sessions = new LogSessions({ runtime, send, writable: () => connection.writable(), logger });
+  const handlers = createOps({ runtime, facts: deps.facts, followLogs: (session) => sessions.follow(session) });
+
+  const onFrame = (frame: GatewayFrame) => {
+    switch (frame.t) {
+      case 'req': {
+        const epoch = connection.epoch;
+        void limiter
+          .run(() => dispatch(frame, handlers, logger))
+          .catch((error: unknown) =>
+            JSON.stringify({ ok: false, error: { code: 'unavailable', message: (error as Error).message } }),
+          )
+          .then((reply) => connection.reply(epoch, { t: 'res', id: frame.id, reply }));
+        return;
+      }
+      case 'session':
+        sessions.control(frame.session, frame.data);
+        return;
+      case 'bye':
+        return; // the connection logs it; the close follows
+      default: {
+        const never: never = frame;
+        logger.warn({ frame: never }, 'unhandled frame');
+      }
+    }
+  };
+
+  const connection = new AgentConnection({
+    logger,
+    target: deps.target,
+    ...(deps.renew ? { renew: deps.renew } : {}),
+    hello: async () => {
+      const [facts, containers] = await Promise.all([deps.facts(), runtime.list()]);
+      return { t: 'hello', facts, containers };
+    },
+    onFrame,
+    // Observations that waited out a disconnection carry older states than the hello's inventory: follow them
+    // with a fresh one so the latest word on each container is current.
+    onReady: (drained) => {
+      if (drained.observations > 0 || drained.overflowed) pump?.requestInventory();
+    },
+    onDown: () => sessions.closeAll(),
+    ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}),
+    ...(deps.pingMs ? { pingMs: deps.pingMs } : {}),
+    ...(deps.backoff ? { backoff: deps.backoff } : {}),
+  });
+
+  // Observing starts before dialling, so nothing that happens between the hello's inventory and the first event
+  // is missed.
+  pump = startObservationPump({ runtime, send, logger, ...(deps.settleMs ? { settleMs: deps.settleMs } : {}) });
+  connection.start();
+
+  return {
+    connection,
+    async stop() {
+      sessions.closeAll();
+      await pump?.stop();
+      await connection.stop();
+    },
+  };
+}
+
+export type { DialTarget };

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { POD_ACCESS_TOKEN_ENV, PodSpec } from '@agentpod/contracts';
+import { decrypt, encrypt, keyringOf, secretContext, tokenContext } from '../secrets/cipher.ts';
+import { refusedWith, thrown } from '../testing/given.ts';
+import { buildContainerSpec, type Decrypt } from './container-spec.ts';
+import type { Pod } from './events.ts';
+
+const keyring = keyringOf(randomBytes(32));
+const T0 = '2026-03-01T12:00:00.000Z';
+const pod: Pod = {
+  tenantId: 'acme',
+  podId: 'web',
+  nodeId: 'nod_aaaaaaaaaaaaaaaaaaaaaaaa',
+  spec: PodSpec.parse({
+    image: 'agentpod-test/node:1',
+    env: { GREETING: 'hi' },
+    secretNames: ['API_KEY'],
+    ports: [{ containerPort: 8080 }],
+    volume: { mountPath: '/data' },
+    limits: { memoryBytes: 64 << 20, cpus: 0.25, pids: 64 },
+  }),
+  secrets: { API_KEY: encrypt(keyring, 'sk-123', secretContext('acme', 'web', 'API_KEY')) },
+  ports: [{ hostPort: 20_000, containerPort: 8080, protocol: 'tcp', hostIp: '127.0.0.1' }],
+  volumeName: 'agentpod-acme_web',
+  accessToken: encrypt(keyring, 'apa_token', tokenContext('acme', 'web')),
+  generation: 3,
+  desired: 'running',
+  restartId: null,
+  createdAt: T0,
+  updatedAt: T0,
+};
+const decryptFor =
+  (p: Pod): Decrypt =>
+  (value, of) =>
+    decrypt(
+      keyring,
+      value,
+      'secret' in of ? secretContext(p.tenantId, p.podId, of.secret) : tokenContext(p.tenantId, p.podId),
+    );
+
+describe('the container spec', () => {
+  test('carries decrypted secrets, the access token, ports, volume and limits, and passes the policy', () => {
+    const spec = buildContainerSpec(pod, decryptFor(pod));
+    assert.deepEqual(spec.env, { GREETING: 'hi', API_KEY: 'sk-123', [POD_ACCESS_TOKEN_ENV]: 'apa_token' });
+    assert.equal(spec.generation, 3);
+    assert.deepEqual(spec.volume, { name: 'agentpod-acme_web', mountPath: '/data' });
+    assert.deepEqual(spec.ports, pod.ports);
+    assert.deepEqual(spec.limits, { memoryBytes: 64 << 20, cpus: 0.25, pids: 64 });
+  });
+
+  test('a stored spec that would escalate is refused even so', () => {
+    const forged = { ...pod, spec: { ...pod.spec, env: { X: '/var/run/docker.sock' } } };
+    refusedWith(
+      thrown(() => buildContainerSpec(forged, decryptFor(forged))),
+      'forbidden',
+    );
+  });
+
+  test('a secret that does not decrypt fails the spec, not half of it', () => {
+    const moved = { ...pod, podId: 'api' };
+    refusedWith(
+      thrown(() => buildContainerSpec(moved, decryptFor(moved))),
+      'internal',
+    );
+  });
+});

@@ -1,0 +1,89 @@
+import { type ObservedContainer, PodSpec, type PodStatus, type PodView, PortBinding } from '@agentpod/contracts';
+import type { Liveness } from '../../node/liveness.ts';
+
+/** A `pods` row as the view needs it. */
+export type PodRow = {
+  tenant_id: string;
+  pod_id: string;
+  node_id: string;
+  generation: number;
+  desired: 'running' | 'stopped';
+  spec: unknown;
+  ports: unknown;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+};
+
+/** The pod's container of its current generation, as last observed. */
+export type ContainerRow = { container_id: string; state: string; observed: ObservedContainer; restarts: number };
+
+/** The reconciler's last action on the pod. */
+export type ActionRow = { generation: number; ok: boolean; error: { code: string; message: string } | null };
+
+export type PodFacts = {
+  pod: PodRow;
+  nodeName: string | null;
+  node: Liveness;
+  container: ContainerRow | undefined;
+  action: ActionRow | undefined;
+};
+
+/**
+ * A pod's status from what is wanted and what is observed, pure. The order of the rules matters: a pod stopped on
+ * purpose reads stopped; without a container, an unreachable node explains it; a failed action on the current
+ * generation explains anything else (with Docker's words); then the container's own state.
+ */
+export function podStatus({ pod, node, container, action }: PodFacts): { status: PodStatus; message: string | null } {
+  if (pod.deleted_at !== null) return { status: 'deleting', message: null };
+  const state = container?.state;
+  if (pod.desired === 'stopped' && state !== 'running') return { status: 'stopped', message: null };
+  if (!container && node.status === 'removed') return { status: 'pending', message: 'node removed' };
+  if (!container && node.status !== 'online') return { status: 'pending', message: 'node offline' };
+  if (action && !action.ok && action.generation === pod.generation) {
+    return { status: 'failed', message: action.error?.message ?? 'the last action failed' };
+  }
+  if (!container) return { status: 'pending', message: 'waiting for the node to create it' };
+  switch (state) {
+    case 'running':
+      return { status: 'running', message: null };
+    case 'exited':
+    case 'dead': {
+      const { exitCode, oomKilled, error } = container.observed;
+      const why = oomKilled ? 'out of memory' : error || (exitCode === null ? null : `exit code ${exitCode}`);
+      return { status: 'exited', message: why };
+    }
+    case 'paused':
+      return { status: 'stopped', message: 'paused' };
+    case 'removing':
+      return { status: 'exited', message: 'being removed' };
+    default:
+      return { status: 'creating', message: null };
+  }
+}
+
+export function podView(facts: PodFacts): PodView {
+  const { pod, nodeName, container } = facts;
+  const spec = PodSpec.parse(pod.spec);
+  const { status, message } = podStatus(facts);
+  const observedHealth = container?.observed.health ?? null;
+  return {
+    tenantId: pod.tenant_id,
+    podId: pod.pod_id,
+    nodeId: pod.node_id,
+    nodeName,
+    generation: pod.generation,
+    desired: pod.desired,
+    status,
+    message,
+    health: !spec.health ? 'unknown' : (observedHealth ?? (status === 'running' ? 'starting' : 'unknown')),
+    image: spec.image,
+    ports: PortBinding.array().parse(pod.ports),
+    restarts: container?.restarts ?? 0,
+    containerId: container?.container_id ?? null,
+    spec,
+    createdAt: pod.created_at.toISOString(),
+    startedAt: container?.observed.startedAt ?? null,
+    updatedAt: pod.updated_at.toISOString(),
+  };
+}
