@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   type AgentFrame,
+  agentEvents,
   type ContainerSpecInput,
+  HealthCheck,
   LogStreamMessage,
   type ObservedContainer,
 } from '@agentpod/contracts';
@@ -34,6 +36,7 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 type Obs = Extract<AgentFrame, { t: 'obs' }>;
 type Changed = { action: string; containerId: string; exitCode: number | null; container: ObservedContainer | null };
 type Pub = Extract<AgentFrame, { t: 'pub' }>;
+type Health = { containerId: string };
 
 const changed =
   (containerId: string, action: string) =>
@@ -212,6 +215,38 @@ describe('agentpod-agent run on the real Docker Engine', () => {
     assert.equal(hello.containers.find((c) => c.id === containerId)?.state, 'running');
     // And it serves requests on the new socket.
     assert.ok((await gateway.request('inventory', {})).ok);
+  });
+
+  test('a container with a health check: the agent probes it, sends HealthChanged, reports it in its inventory', async () => {
+    const spec = await podSpec('probed');
+    spec.health = HealthCheck.parse({
+      type: 'http',
+      path: '/healthz',
+      port: TEST_APP_PORT,
+      intervalSeconds: 1,
+      startGraceSeconds: 5,
+    });
+    const mark = gateway.frames.length;
+    const created = await gateway.request('createContainer', { spec });
+    assert.ok(created.ok, JSON.stringify(created));
+    const probedId = (created.result as { containerId: string }).containerId;
+    assert.deepEqual(await gateway.request('startContainer', { containerId: probedId }), { ok: true, result: {} });
+    const verdict = await gateway.waitFor(
+      (frame): frame is Obs =>
+        frame.t === 'obs' && frame.type === 'HealthChanged' && (frame.data as Health).containerId === probedId,
+      mark,
+    );
+    const data = agentEvents.HealthChanged.parse(verdict.data);
+    const started = await runtime.inspect(probedId);
+    assert.deepEqual(
+      [data.status, data.tenantId, data.podId, data.generation, data.startedAt],
+      ['healthy', tenantId, 'probed', 1, started?.startedAt],
+    );
+    const reply = await gateway.request('inventory', {});
+    assert.ok(reply.ok, JSON.stringify(reply));
+    const listed = (reply.result as { containers: ObservedContainer[] }).containers;
+    assert.equal(listed.find((c) => c.id === probedId)?.health, 'healthy');
+    assert.equal(listed.find((c) => c.id === containerId)?.health, null, 'no check, no verdict');
   });
 
   test('killing the agent leaves the container running with the same start time', async () => {

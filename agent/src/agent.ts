@@ -1,7 +1,9 @@
-import type { AgentFrame, GatewayFrame, NodeFacts } from '@agentpod/contracts';
+import { type AgentFrame, type GatewayFrame, type NodeFacts, newId } from '@agentpod/contracts';
 import type { Logger } from '@agentpod/kit';
 import type { ReconnectBackoff } from './connection/backoff.ts';
 import { AgentConnection, type ConnectionDeps, type DialTarget } from './connection/client.ts';
+import { withProbedHealth } from './health/overlay.ts';
+import { HealthProber } from './health/prober.ts';
 import { type ObservationPump, startObservationPump } from './observe/pump.ts';
 import { dispatch } from './requests/dispatch.ts';
 import { createLimiter } from './requests/limiter.ts';
@@ -36,10 +38,17 @@ export type RunningAgent = {
  * agent leaves running pods running; only an explicit request from the control plane changes a container.
  */
 export function startAgent(deps: AgentDeps): RunningAgent {
-  const { runtime, logger } = deps;
+  const { logger } = deps;
   const limiter = createLimiter(deps.concurrency ?? 16);
   let pump: ObservationPump | undefined;
   const send = (frame: AgentFrame, durable: boolean) => connection.send(frame, durable);
+  // Health verdicts are observations like container changes: kept across a disconnection, sent in order.
+  const prober = new HealthProber({
+    logger,
+    emit: (data) => send({ t: 'obs', id: newId(), type: 'HealthChanged', data }, true),
+  });
+  // Everything the agent reports about a container carries the prober's verdict.
+  const runtime = withProbedHealth(deps.runtime, prober);
 
   const sessions = new LogSessions({ runtime, send, writable: () => connection.writable(), logger });
   const handlers = createOps({ runtime, facts: deps.facts, followLogs: (session) => sessions.follow(session) });
@@ -74,6 +83,7 @@ export function startAgent(deps: AgentDeps): RunningAgent {
     ...(deps.renew ? { renew: deps.renew } : {}),
     hello: async () => {
       const [facts, containers] = await Promise.all([deps.facts(), runtime.list()]);
+      prober.sync(containers);
       return { t: 'hello', facts, containers };
     },
     onFrame,
@@ -81,6 +91,8 @@ export function startAgent(deps: AgentDeps): RunningAgent {
     // with a fresh one so the latest word on each container is current.
     onReady: (drained) => {
       if (drained.observations > 0 || drained.overflowed) pump?.requestInventory();
+      // Verdicts are sent only when they change: any that were dropped must be said again.
+      if (drained.overflowed) prober.resend();
     },
     onDown: () => sessions.closeAll(),
     ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}),
@@ -90,12 +102,25 @@ export function startAgent(deps: AgentDeps): RunningAgent {
 
   // Observing starts before dialling, so nothing that happens between the hello's inventory and the first event
   // is missed.
-  pump = startObservationPump({ runtime, send, logger, ...(deps.settleMs ? { settleMs: deps.settleMs } : {}) });
+  pump = startObservationPump({
+    runtime,
+    send,
+    logger,
+    onObserved: (id, container) => prober.observe(id, container),
+    onInventory: (containers) => prober.sync(containers),
+    ...(deps.settleMs ? { settleMs: deps.settleMs } : {}),
+  });
+  // Probing does not wait for the control plane: verdicts reached while it is away wait in the outbox.
+  void deps.runtime.list().then(
+    (containers) => prober.sync(containers),
+    (error: unknown) => logger.warn({ err: error }, 'could not list containers to probe; will after the next change'),
+  );
   connection.start();
 
   return {
     connection,
     async stop() {
+      prober.stop();
       sessions.closeAll();
       await pump?.stop();
       await connection.stop();

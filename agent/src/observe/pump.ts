@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type AgentFrame, type agentEvents, newId } from '@agentpod/contracts';
 import { backoffDelay, type Logger } from '@agentpod/kit';
 import type { z } from 'zod';
-import type { ContainerRuntime, RuntimeEvent } from '../runtime/index.ts';
+import type { ContainerRuntime, ObservedContainer, RuntimeEvent } from '../runtime/index.ts';
 import { Debouncer } from './debounce.ts';
 
 type ContainerChanged = z.infer<typeof agentEvents.ContainerChanged>;
@@ -17,6 +17,10 @@ export type PumpDeps = {
   /** The inventory goes out at the latest this long after the first change of a burst that never settles. */
   maxWaitMs?: number;
   newId?: () => string;
+  /** Each container as inspected after an event (null: destroyed), after its observation went out. */
+  onObserved?: (containerId: string, container: ObservedContainer | null) => void;
+  /** Each inventory taken, after it went out. */
+  onInventory?: (containers: ObservedContainer[]) => void;
 };
 
 export type ObservationPump = {
@@ -42,6 +46,7 @@ export function startObservationPump(deps: PumpDeps): ObservationPump {
     try {
       const containers = await runtime.list();
       deps.send({ t: 'obs', id: id(), type: 'InventoryReported', data: { containers } }, false);
+      deps.onInventory?.(containers);
     } catch (error) {
       logger.warn({ err: error }, 'could not take the inventory; will send it after the next change');
     }
@@ -66,6 +71,7 @@ export function startObservationPump(deps: PumpDeps): ObservationPump {
       container,
     };
     deps.send({ t: 'obs', id: id(), type: 'ContainerChanged', data }, true);
+    deps.onObserved?.(event.id, container);
   };
 
   const run = async () => {

@@ -27,13 +27,19 @@ export const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '10m', 'max
 
 export const NO_NEW_PRIVILEGES = 'no-new-privileges:true';
 
-/** The spec's own labels plus the `agentpod.*` ones, which only the runtime sets. */
-export function podLabels(spec: Pick<ContainerSpec, 'tenantId' | 'podId' | 'generation' | 'labels'>) {
+/**
+ * The spec's own labels plus the `agentpod.*` ones, which only the runtime sets. The health check rides along as
+ * JSON so the agent knows what to probe from the container itself, also after the agent restarted.
+ */
+export function podLabels(
+  spec: Pick<ContainerSpec, 'tenantId' | 'podId' | 'generation' | 'labels'> & Partial<Pick<ContainerSpec, 'health'>>,
+): Record<string, string> {
   return {
     ...spec.labels,
     [PodLabels.pod]: podRef(spec.tenantId, spec.podId),
     [PodLabels.tenant]: spec.tenantId,
     [PodLabels.generation]: String(spec.generation),
+    ...(spec.health ? { [PodLabels.health]: JSON.stringify(spec.health) } : {}),
   };
 }
 

@@ -41,7 +41,6 @@ export function toObserved(info: Docker.ContainerInspectInfo): ObservedContainer
   const state = info.State;
   const status = STATES.find((s) => s === state.Status) ?? 'dead';
   const finishedAt = time(state.FinishedAt);
-  const health = state.Health?.Status;
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
@@ -59,7 +58,8 @@ export function toObserved(info: Docker.ContainerInspectInfo): ObservedContainer
     restartCount: info.RestartCount,
     // The configured bindings, not NetworkSettings: those vanish while the container is stopped.
     ports: portsOf(info.HostConfig.PortBindings),
-    health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : null,
+    // AgentPod's probe verdict is the agent's to fill in (health/overlay.ts); Docker's HEALTHCHECK is not it.
+    health: null,
     volume: info.Mounts.find((mount) => mount.Type === 'volume' && mount.Name?.startsWith('agentpod-'))?.Name ?? null,
   };
 }

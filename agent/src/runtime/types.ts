@@ -39,7 +39,10 @@ export type ObservedContainer = {
   /** Restarts done by the engine itself; AgentPod sets its restart policy to `no`, so normally 0. */
   restartCount: number;
   ports: ObservedPort[];
-  /** The image's own HEALTHCHECK status, when it has one; AgentPod's probes are reported separately. */
+  /**
+   * AgentPod's own probe of the current run (`agentpod.health` label), filled in by the agent's prober
+   * (`health/`); the engine leaves it null. The image's own Docker HEALTHCHECK is not AgentPod's and is left out.
+   */
   health: 'starting' | 'healthy' | 'unhealthy' | null;
   /** The named volume mounted at the pod's mount path, if any. */
   volume: string | null;

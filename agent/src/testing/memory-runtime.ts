@@ -1,4 +1,5 @@
-import { AppError, assertSafe, type ContainerSpecInput, containerName, PodLabels, podRef } from '@agentpod/contracts';
+import { AppError, assertSafe, type ContainerSpecInput, containerName, PodLabels } from '@agentpod/contracts';
+import { podLabels } from '../runtime/create-options.ts';
 import type {
   ContainerRuntime,
   CreateResult,
@@ -56,12 +57,7 @@ export class MemoryRuntime implements ContainerRuntime {
     if (existing) return { id: existing.id, name, created: false };
     if (spec.volume) this.volumes.add(spec.volume.name);
     const id = `c${String(this.nextId++).padStart(63, '0')}`;
-    const labels = {
-      ...spec.labels,
-      [PodLabels.pod]: podRef(spec.tenantId, spec.podId),
-      [PodLabels.tenant]: spec.tenantId,
-      [PodLabels.generation]: String(spec.generation),
-    };
+    const labels = podLabels(spec);
     this.containers.set(id, {
       id,
       name,

@@ -31,6 +31,14 @@ export type NodeFacts = z.infer<typeof NodeFacts>;
 export const ContainerState = z.enum(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
 export type ContainerState = z.infer<typeof ContainerState>;
 
+/**
+ * What AgentPod's health probe says about a running container (`PodSpec.health`, run by the agent):
+ * `starting` until the first successful probe after a start, `healthy` after a success, `unhealthy` after
+ * `failureThreshold` consecutive failures outside the start grace period.
+ */
+export const ProbeHealth = z.enum(['starting', 'healthy', 'unhealthy']);
+export type ProbeHealth = z.infer<typeof ProbeHealth>;
+
 /** One AgentPod-labelled container as the node's engine sees it (the agent's inventory entry). */
 export const ObservedContainer = z.object({
   id: z.string().min(1).max(128),
@@ -59,7 +67,11 @@ export const ObservedContainer = z.object({
       hostPort: z.number().int(),
     }),
   ),
-  health: z.enum(['starting', 'healthy', 'unhealthy']).nullable(),
+  /**
+   * AgentPod's probe of the container's current run (`agentpod.health` label); null when it has no check or
+   * does not run. The image's own Docker HEALTHCHECK is not reported.
+   */
+  health: ProbeHealth.nullable(),
   volume: z.string().nullable(),
   labels: z.record(z.string(), z.string()),
 });
@@ -96,6 +108,24 @@ export const agentEvents = {
     generation: z.number().int().nonnegative(),
     exitCode: z.number().int().nullable(),
     container: ObservedContainer.nullable(),
+  }),
+  /**
+   * The agent's health probe of one container changed its verdict (sent on changes only, never per probe).
+   * A new start of the container begins again at `starting`; `startedAt` says which run a verdict is about, so a
+   * verdict about an earlier run (the agent restarted meanwhile) is recognisably stale.
+   */
+  HealthChanged: z.object({
+    containerId: z.string(),
+    tenantId: z.string(),
+    podId: z.string(),
+    generation: z.number().int().nonnegative(),
+    /** The container's `startedAt` (ObservedContainer) of the run the probes were about. */
+    startedAt: z.string().nullable(),
+    status: ProbeHealth,
+    /** Consecutive failed probes that counted (failures within the start grace period do not). */
+    failures: z.number().int().nonnegative(),
+    /** The last failed probe's reason (a status code, a refused connection, a timeout); null after a success. */
+    lastError: z.string().max(1_024).nullable(),
   }),
 };
 
@@ -180,7 +210,7 @@ export const AgentFrame = z.discriminatedUnion('t', [
       t: z.literal('obs'),
       /** Unique per observation (UUID v7): the event id, so a re-sent observation is stored once. */
       id: z.uuid(),
-      type: z.enum(['InventoryReported', 'ContainerChanged']),
+      type: z.enum(['InventoryReported', 'ContainerChanged', 'HealthChanged']),
       data: z.unknown(),
     })
     .strict(),

@@ -153,6 +153,11 @@ const probeTiming = {
 };
 /** Which container port to probe; the pod's first TCP port when absent. */
 const probePort = z.number().int().min(1).max(65_535).optional();
+/**
+ * A pod's health check, run by the agent through the port's published host port on 127.0.0.1: `http` GETs
+ * `path` (healthy below 400); `tcp` connects; `ws` upgrades to `path`, sends the text frame `{"type":"ping"}` and
+ * is healthy when any message comes back within the timeout.
+ */
 export const HealthCheck = z.discriminatedUnion('type', [
   z.object({ type: z.literal('http'), path: HttpPath.default('/'), port: probePort, ...probeTiming }).strict(),
   z.object({ type: z.literal('tcp'), port: probePort, ...probeTiming }).strict(),
@@ -211,6 +216,11 @@ export const PodLabels = {
   pod: 'agentpod.pod',
   tenant: 'agentpod.tenant',
   generation: 'agentpod.generation',
+  /**
+   * The container's health check (`HealthCheck` as JSON, its port resolved), so the agent knows what to probe
+   * from the container alone, also after its own restart. Absent: AgentPod does not probe the container.
+   */
+  health: 'agentpod.health',
 } as const;
 
 /*
@@ -266,6 +276,11 @@ export const ContainerSpec = z
       .strict()
       .optional(),
     limits: Limits,
+    /**
+     * What the agent probes (via the published host port of `health.port`, on 127.0.0.1). The pods service
+     * always fills `port` in; absent, the agent takes the container's first published TCP port.
+     */
+    health: HealthCheck.optional(),
     /** Extra labels; `agentpod.*` are the runtime's own and are derived from tenantId, podId and generation. */
     labels: keyedRecord(labelKeyProblem, z.string().max(1_024)).default({}),
   })
@@ -273,6 +288,12 @@ export const ContainerSpec = z
   .superRefine((spec, ctx) => {
     if (spec.volume && !spec.volume.name.startsWith(`agentpod-${spec.tenantId}_`))
       ctx.addIssue({ code: 'custom', path: ['volume', 'name'], message: 'must be a volume of the same tenant' });
+    const tcpPorts = spec.ports.filter((port) => port.protocol === 'tcp').map((port) => port.containerPort);
+    // Probes go through a published host port, never the container's address: no such port, nothing to probe.
+    if (spec.health && spec.health.port === undefined && tcpPorts.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['health'], message: 'a health check needs a published TCP port' });
+    else if (spec.health?.port !== undefined && !tcpPorts.includes(spec.health.port))
+      ctx.addIssue({ code: 'custom', path: ['health', 'port'], message: 'must be one of the published TCP ports' });
     const seen = new Set<string>();
     for (const [i, port] of spec.ports.entries()) {
       for (const key of [

@@ -76,6 +76,23 @@ export type ContainersTable = {
   updated_at: Timestamp;
 };
 
+/**
+ * From AGENT HealthChanged: the agent's latest health verdict on each container, and which run of it
+ * (`started_at`, the container's startedAt as the agent saw it) the verdict is about.
+ */
+export type ContainerHealthTable = {
+  container_id: string;
+  node_id: string;
+  tenant_id: string;
+  pod_id: string;
+  generation: number;
+  started_at: string | null;
+  status: 'starting' | 'healthy' | 'unhealthy';
+  failures: number;
+  last_error: string | null;
+  changed_at: Timestamp;
+};
+
 /** From RECONCILER: the last action on each pod and its outcome. */
 export type PodActionsTable = {
   tenant_id: string;
@@ -97,6 +114,7 @@ export type PodsDb = {
   node_agents: NodeAgentsTable;
   pods: PodsTable;
   containers: ContainersTable;
+  container_health: ContainerHealthTable;
   pod_actions: PodActionsTable;
   tenants: TenantsTable;
   tenant_members: TenantMembersTable;

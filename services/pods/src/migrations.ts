@@ -103,4 +103,22 @@ export const migrations: Migrations = {
         .execute();
     },
   },
+  '0003_container_health': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('container_health')
+        .addColumn('container_id', 'text', (c) => c.primaryKey())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('pod_id', 'text', (c) => c.notNull())
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('changed_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('container_health_by_node').on('container_health').column('node_id').execute();
+    },
+  },
 };

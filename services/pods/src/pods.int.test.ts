@@ -380,6 +380,71 @@ describe('pods service over NATS: nodes, placement, ports, secrets, access', () 
     assert.equal((await getPod('vault')).status, 'running');
   });
 
+  test('health: the agent’s latest verdict on the current run of the pod’s container; a restart starts over', async () => {
+    const created = await create('probed', { health: { type: 'http', path: '/healthz' } }, { node: 'acme-own' });
+    const key = { tenantId: 'acme', podId: 'probed', generation: created.generation };
+    const spec = await stack.call<ContainerSpec>(qry('containerSpec'), key, reconciler);
+    assert.deepEqual(spec.health, {
+      type: 'http',
+      path: '/healthz',
+      port: 8080,
+      intervalSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+      startGraceSeconds: 30,
+    });
+    const [run1, run2] = ['2026-03-01T12:00:00.000000001Z', '2026-03-01T12:05:00.000000001Z'];
+    const container = (state: ObservedContainer['state'], startedAt: string): ObservedContainer => ({
+      id: 'c-probed-1',
+      name: 'agentpod-acme_probed-g1',
+      tenantId: 'acme',
+      podId: 'probed',
+      generation: created.generation,
+      image: created.image,
+      imageId: 'sha256:abc',
+      state,
+      pid: state === 'running' ? 4242 : null,
+      exitCode: state === 'exited' ? 1 : null,
+      oomKilled: false,
+      error: null,
+      createdAt: run1,
+      startedAt,
+      finishedAt: null,
+      restartCount: 0,
+      ports: [],
+      health: null,
+      volume: null,
+      labels: {},
+    });
+    const ids = { containerId: 'c-probed-1', tenantId: 'acme', podId: 'probed', generation: created.generation };
+    const verdict = (status: 'healthy' | 'unhealthy', startedAt: string) => ({
+      type: 'HealthChanged',
+      data: { ...ids, startedAt, status, failures: status === 'healthy' ? 0 : 3, lastError: null },
+    });
+    const changed = (action: 'die' | 'start' | 'destroy', state: ObservedContainer['state'], startedAt: string) => ({
+      type: 'ContainerChanged',
+      data: { ...ids, action, exitCode: null, container: action === 'destroy' ? null : container(state, startedAt) },
+    });
+    const healthAfter = async (...events: { type: string; data: unknown }[]) => {
+      await stack.append('agent', created.nodeId, events, { node: created.nodeId });
+      await stack.caughtUp();
+      return (await getPod('probed')).health;
+    };
+    const inventory = { type: 'InventoryReported', data: { containers: [container('running', run1)] } };
+    assert.equal(await healthAfter(inventory), 'starting');
+    assert.equal(await healthAfter(verdict('healthy', run1)), 'healthy');
+    assert.equal(await healthAfter(inventory), 'healthy', 'an inventory keeps the verdict of a listed container');
+    assert.equal(await healthAfter(verdict('unhealthy', run1)), 'unhealthy');
+    assert.equal(await healthAfter(changed('die', 'exited', run1)), 'unknown');
+    assert.equal(await healthAfter(changed('start', 'running', run2)), 'starting', 'the old run’s verdict is stale');
+    assert.equal(await healthAfter(verdict('healthy', run2)), 'healthy');
+    const verdicts = () =>
+      stack.pods.runtime.db.selectFrom('container_health').selectAll().where('pod_id', '=', 'probed').execute();
+    assert.equal((await verdicts()).length, 1);
+    await healthAfter(changed('destroy', 'exited', run2));
+    assert.deepEqual(await verdicts(), [], 'a destroyed container’s verdict goes with it');
+  });
+
   test('stop, start, restart, token rotation, delete, and a pod created again under the same name', async () => {
     const key = { tenantId: 'acme', podId: 'vault' };
     assert.equal((await stack.call<PodView>(cmd('stopPod'), key, member)).desired, 'stopped');

@@ -22,8 +22,10 @@ export type TestImages = typeof TEST_IMAGES;
 export const TEST_APP_PORT = 8080;
 
 /*
- * The node image's app. Plain CommonJS for the node that runs the tests; no dependency, no WebSocket.
+ * The node image's app. Plain CommonJS for the node that runs the tests; no dependency.
  *   GET /healthz        200 "ok", or 500 once /fail was called or HEALTH_FAIL_AFTER_SECONDS have passed
+ *   GET /ws (upgrade)   a WebSocket echo: every text or binary message comes back as it came (pings get pongs);
+ *                       written by hand (RFC 6455 handshake and frames, messages up to 64 KiB, no extensions)
  *   GET /fail           makes /healthz fail from now on
  *   GET /env            JSON array of the environment's variable names;  GET /env/<NAME>: its value (404 unset)
  *   GET /exit?code=N    answers, then exits with N (default 1)
@@ -33,6 +35,7 @@ export const TEST_APP_PORT = 8080;
  */
 const TEST_APP_SOURCE = `'use strict';
 const http = require('node:http');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const env = process.env;
@@ -75,6 +78,43 @@ const server = http.createServer((req, res) => {
     return req.on('end', () => fs.writeFile(target, Buffer.concat(chunks), (err) => (err ? send(500, err.message) : send(201, 'written\\n'))));
   }
   send(url.pathname === '/' ? 200 : 404, url.pathname === '/' ? 'agentpod test app\\n' : 'not found\\n');
+});
+const CRLF = '\\r\\n';
+const wsFrame = (opcode, payload) => {
+  const head = payload.length < 126 ? Buffer.from([0x80 | opcode, payload.length]) : Buffer.from([0x80 | opcode, 126, payload.length >> 8, payload.length & 255]);
+  return Buffer.concat([head, payload]);
+};
+server.on('upgrade', (req, socket) => {
+  socket.on('error', () => {});
+  const key = req.headers['sec-websocket-key'];
+  if (new URL(req.url, 'http://app').pathname !== '/ws' || !key || String(req.headers.upgrade).toLowerCase() !== 'websocket')
+    return socket.end('HTTP/1.1 404 Not Found' + CRLF + 'Connection: close' + CRLF + CRLF);
+  const accept = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+  socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Accept: ' + accept, '', ''].join(CRLF));
+  console.log('WS /ws');
+  let pending = Buffer.alloc(0);
+  socket.on('data', (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 2) {
+      const opcode = pending[0] & 0x0f;
+      let length = pending[1] & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (pending.length < 4) return;
+        length = pending.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) return socket.destroy(); // over 64 KiB: not for a test app
+      const mask = (pending[1] & 0x80) !== 0 ? pending.subarray(offset, offset + 4) : null;
+      if (mask) offset += 4;
+      if (pending.length < offset + length) return;
+      const payload = Buffer.from(pending.subarray(offset, offset + length));
+      if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
+      pending = pending.subarray(offset + length);
+      if (opcode === 0x8) return socket.end(wsFrame(0x8, payload.subarray(0, 2)));
+      if (opcode === 0x9) socket.write(wsFrame(0xa, payload));
+      else if (opcode === 0x1 || opcode === 0x2) socket.write(wsFrame(opcode, payload));
+    }
+  });
 });
 server.listen(port, '0.0.0.0', () => console.log('listening on ' + port));
 console.error('test app starting');

@@ -198,6 +198,14 @@ export class AgentConnection {
     if (session !== undefined) this.#send({ t: 'session', session, data: msg.string() });
   }
 
+  /** The gateway's clock, not the node's: whoever tracks liveness compares it with the control plane's time. */
+  #publishHeartbeat(): void {
+    this.#deps.nc.publish(
+      agentSubjects.heartbeat(this.nodeId),
+      JSON.stringify({ at: this.#deps.clock().toISOString() }),
+    );
+  }
+
   #onMessage(data: unknown, isBinary: boolean): void {
     if (this.#ended) return;
     const parsed = parseAgentFrame(data, isBinary);
@@ -219,14 +227,13 @@ export class AgentConnection {
       case 'hello':
         this.#log.record('NodeConnected', { facts: frame.facts, gatewayInstance: this.#deps.options.instanceId });
         this.#log.record('InventoryReported', { containers: frame.containers });
+        // A node that just said hello is alive now: without this, the reconciler would wait for the first
+        // heartbeat (one interval) before acting on a node the pods service already places pods on.
+        this.#publishHeartbeat();
         return;
       case 'hb':
         this.counts.heartbeats++;
-        // The gateway's clock, not the node's: whoever tracks liveness compares it with the control plane's time.
-        this.#deps.nc.publish(
-          agentSubjects.heartbeat(this.nodeId),
-          JSON.stringify({ at: this.#deps.clock().toISOString() }),
-        );
+        this.#publishHeartbeat();
         return;
       case 'obs':
         this.counts.observations++;

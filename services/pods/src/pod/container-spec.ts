@@ -25,6 +25,15 @@ export function buildContainerSpec(pod: Pod, decrypt: Decrypt): ContainerSpec {
       ? { volume: { name: pod.volumeName, mountPath: pod.spec.volume.mountPath } }
       : {}),
     limits: pod.spec.limits,
+    ...(pod.spec.health ? { health: { ...pod.spec.health, port: healthPort(pod) } } : {}),
     labels: pod.spec.template ? { template: pod.spec.template } : {},
   });
+}
+
+/**
+ * The container port the health check probes, resolved here so the agent never guesses: the check's own, else
+ * the pod's first TCP port in the order the spec lists them (the agent only sees them sorted by host port).
+ */
+function healthPort(pod: Pod): number | undefined {
+  return pod.spec.health?.port ?? pod.spec.ports.find((port) => port.protocol === 'tcp')?.containerPort;
 }

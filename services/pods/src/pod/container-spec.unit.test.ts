@@ -50,6 +50,36 @@ describe('the container spec', () => {
     assert.deepEqual(spec.limits, { memoryBytes: 64 << 20, cpus: 0.25, pids: 64 });
   });
 
+  test('carries the health check with the probed port resolved: its own, else the first TCP port', () => {
+    const ports = [
+      { hostPort: 20_001, containerPort: 9000, protocol: 'udp' as const, hostIp: '127.0.0.1' as const },
+      { hostPort: 20_002, containerPort: 8081, protocol: 'tcp' as const, hostIp: '127.0.0.1' as const },
+      { hostPort: 20_000, containerPort: 8080, protocol: 'tcp' as const, hostIp: '127.0.0.1' as const },
+    ];
+    const withHealth = (health: unknown): Pod => ({
+      ...pod,
+      spec: PodSpec.parse({
+        image: pod.spec.image,
+        ports: ports.map(({ containerPort, protocol }) => ({ containerPort, protocol })),
+        health,
+      }),
+      ports,
+    });
+    const first = withHealth({ type: 'http', path: '/healthz' });
+    assert.deepEqual(buildContainerSpec(first, decryptFor(first)).health, {
+      type: 'http',
+      path: '/healthz',
+      port: 8081,
+      intervalSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+      startGraceSeconds: 30,
+    });
+    const own = withHealth({ type: 'ws', path: '/ws', port: 8080, intervalSeconds: 2 });
+    assert.equal(buildContainerSpec(own, decryptFor(own)).health?.port, 8080);
+    assert.equal(buildContainerSpec(pod, decryptFor(pod)).health, undefined);
+  });
+
   test('a stored spec that would escalate is refused even so', () => {
     const forged = { ...pod, spec: { ...pod.spec, env: { X: '/var/run/docker.sock' } } };
     refusedWith(

@@ -86,6 +86,9 @@ async function applyOne(tx: Tx, event: AgentEvent): Promise<boolean> {
       }
       return false;
     }
+    case 'HealthChanged':
+      // Probe verdicts: not acted upon yet (restarting unhealthy pods comes with issue 5).
+      return false;
     default: {
       const unknown: never = event;
       throw new Error(`unhandled agent event ${(unknown as AgentEvent).type}`);

@@ -41,9 +41,21 @@ export async function findPods(deps: PodsDeps, filter: PodFilter): Promise<PodVi
     findNodes(db, deps.heartbeats, deps.runtime.clock(), { ids: [...new Set(pods.map((pod) => pod.node_id))] }),
     db
       .selectFrom('containers')
-      .select(['container_id', 'node_id', 'tenant_id', 'pod_id', 'generation', 'state', 'observed', 'restarts'])
-      .where('tenant_id', 'in', tenantIds)
-      .where('pod_id', 'in', podIds)
+      .leftJoin('container_health', 'container_health.container_id', 'containers.container_id')
+      .select([
+        'containers.container_id',
+        'containers.node_id',
+        'containers.tenant_id',
+        'containers.pod_id',
+        'containers.generation',
+        'containers.state',
+        'containers.observed',
+        'containers.restarts',
+        'container_health.started_at as health_started_at',
+        'container_health.status as health_status',
+      ])
+      .where('containers.tenant_id', 'in', tenantIds)
+      .where('containers.pod_id', 'in', podIds)
       .execute(),
     db
       .selectFrom('pod_actions')
@@ -55,9 +67,10 @@ export async function findPods(deps: PodsDeps, filter: PodFilter): Promise<PodVi
   const nodeById = new Map(nodes.map((node) => [node.id, node]));
   const actionByPod = new Map<string, ActionRow>(actions.map((a) => [key(a.tenant_id, a.pod_id), a]));
   const containersByPod = new Map<string, Located[]>();
-  for (const c of containers) {
+  for (const { health_started_at, health_status, ...c } of containers) {
     const list = containersByPod.get(key(c.tenant_id, c.pod_id)) ?? [];
-    list.push({ ...c, observed: ObservedContainer.parse(c.observed) });
+    const health = health_status === null ? undefined : { started_at: health_started_at, status: health_status };
+    list.push({ ...c, observed: ObservedContainer.parse(c.observed), health });
     containersByPod.set(key(c.tenant_id, c.pod_id), list);
   }
   return pods.map((pod) => {

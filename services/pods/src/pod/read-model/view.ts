@@ -15,8 +15,17 @@ export type PodRow = {
   deleted_at: Date | null;
 };
 
+/** The agent's latest health verdict on a container, and which run of it (its startedAt) it is about. */
+export type HealthRow = { started_at: string | null; status: 'starting' | 'healthy' | 'unhealthy' };
+
 /** The pod's container of its current generation, as last observed. */
-export type ContainerRow = { container_id: string; state: string; observed: ObservedContainer; restarts: number };
+export type ContainerRow = {
+  container_id: string;
+  state: string;
+  observed: ObservedContainer;
+  restarts: number;
+  health?: HealthRow | undefined;
+};
 
 /** The reconciler's last action on the pod. */
 export type ActionRow = { generation: number; ok: boolean; error: { code: string; message: string } | null };
@@ -62,11 +71,21 @@ export function podStatus({ pod, node, container, action }: PodFacts): { status:
   }
 }
 
+/**
+ * The pod's health, pure: `unknown` without a check or while its container does not run; otherwise the agent's
+ * latest verdict on the container's current run, `starting` until there is one (a verdict about an earlier run
+ * of the container, before a restart, says nothing about this one).
+ */
+export function podHealth(spec: PodSpec, container: ContainerRow | undefined): PodView['health'] {
+  if (!spec.health || container?.state !== 'running') return 'unknown';
+  const verdict = container.health;
+  return verdict && verdict.started_at === container.observed.startedAt ? verdict.status : 'starting';
+}
+
 export function podView(facts: PodFacts): PodView {
   const { pod, nodeName, container } = facts;
   const spec = PodSpec.parse(pod.spec);
   const { status, message } = podStatus(facts);
-  const observedHealth = container?.observed.health ?? null;
   return {
     tenantId: pod.tenant_id,
     podId: pod.pod_id,
@@ -76,7 +95,7 @@ export function podView(facts: PodFacts): PodView {
     desired: pod.desired,
     status,
     message,
-    health: !spec.health ? 'unknown' : (observedHealth ?? (status === 'running' ? 'starting' : 'unknown')),
+    health: podHealth(spec, container),
     image: spec.image,
     ports: PortBinding.array().parse(pod.ports),
     restarts: container?.restarts ?? 0,

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { type ObservedContainer, PodSpec } from '@agentpod/contracts';
 import type { Liveness } from '../../node/liveness.ts';
 import { observe } from './observed.ts';
-import { type ContainerRow, type PodFacts, podStatus, podView } from './view.ts';
+import { type ContainerRow, type PodFacts, podHealth, podStatus, podView } from './view.ts';
 
 const T0 = new Date('2026-03-01T12:00:00.000Z');
 const online: Liveness = { status: 'online', lastSeenAt: T0.toISOString() };
@@ -97,6 +97,44 @@ describe('pod status rules', () => {
     assert.equal(view.containerId, 'c1');
     assert.equal(view.health, 'unknown');
     assert.equal(view.nodeName, 'alpha');
+  });
+});
+
+describe('pod health', () => {
+  const spec = PodSpec.parse({
+    image: 'agentpod-test/node:1',
+    ports: [{ containerPort: 8080 }],
+    health: { type: 'http', path: '/healthz' },
+  });
+  const run = T0.toISOString();
+  const verdict = (status: 'starting' | 'healthy' | 'unhealthy', started_at: string | null = run) => ({
+    started_at,
+    status,
+  });
+
+  test('the agent’s latest verdict on the current run; starting until there is one', () => {
+    assert.equal(podHealth(spec, observed('running')), 'starting');
+    assert.equal(podHealth(spec, { ...observed('running'), health: verdict('healthy') }), 'healthy');
+    assert.equal(podHealth(spec, { ...observed('running'), health: verdict('unhealthy') }), 'unhealthy');
+  });
+
+  test('a verdict about an earlier run of the container (before a restart) does not count', () => {
+    const earlier = verdict('unhealthy', '2026-03-01T11:00:00.000Z');
+    assert.equal(podHealth(spec, { ...observed('running'), health: earlier }), 'starting');
+  });
+
+  test('unknown without a check, without a container, or while the container does not run', () => {
+    const noCheck = PodSpec.parse({ image: 'agentpod-test/node:1' });
+    assert.equal(podHealth(noCheck, { ...observed('running'), health: verdict('healthy') }), 'unknown');
+    assert.equal(podHealth(spec, undefined), 'unknown');
+    assert.equal(podHealth(spec, { ...observed('exited'), health: verdict('healthy') }), 'unknown');
+  });
+
+  test('the view carries it', () => {
+    const view = podView(
+      facts({ pod: { ...facts().pod, spec }, container: { ...observed('running'), health: verdict('healthy') } }),
+    );
+    assert.equal(view.health, 'healthy');
   });
 });
 
