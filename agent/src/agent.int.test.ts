@@ -93,7 +93,9 @@ describe('agentpod-agent run on the real Docker Engine', () => {
     gateway.credentials.add(credential);
     await saveCredential(join(stateDir, 'state'), { gatewayUrl: gateway.url, nodeId: gateway.nodeId, credential });
     // A container that exists before the agent starts: the first hello must report it.
-    preCreated = (await runtime.create(await podSpec('before'))).id;
+    // Made by an earlier run of this node's agent: it carries the node's label, so this agent adopts it.
+    const earlierRun = new DockerRuntime(docker, { pull: 'never', nodeId: () => gateway.nodeId });
+    preCreated = (await earlierRun.create(await podSpec('before'))).id;
     const { AGENTPOD_GATEWAY_URL: _, ...env } = process.env;
     agent = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', MAIN, 'run'], {
       cwd: REPO,

@@ -3,7 +3,7 @@ import type { EventEnvelope } from '@agentpod/contracts';
 import type { SmtpSink } from '@agentpod/kit/testing';
 import type { CliResult } from './cli.ts';
 
-/* Assertions on what the CLI printed, and on what reached the SMTP sink. */
+/* Assertions on what the CLI printed (and what its events add up to), and on what reached the SMTP sink. */
 
 /** Exit codes of the CLI (packages/cli/README.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, auth: 3, denied: 4 } as const;
@@ -56,3 +56,19 @@ export const ndjson = (stdout: string) =>
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as EventEnvelope);
+
+/** Host port → the pod holding it, folded from a node aggregate's events (placed, changed, released). */
+export function heldPorts(events: readonly EventEnvelope[]): Map<number, string> {
+  const byPod = new Map<string, number[]>();
+  for (const event of events) {
+    const data = event.data as { tenantId?: string; podId?: string; ports?: { hostPort: number }[] };
+    const pod = `${data.tenantId}/${data.podId}`;
+    if (event.type === 'PodPlaced' || event.type === 'PodPlacementChanged')
+      byPod.set(
+        pod,
+        (data.ports ?? []).map((p) => p.hostPort),
+      );
+    else if (event.type === 'PodReleased') byPod.delete(pod);
+  }
+  return new Map([...byPod].flatMap(([pod, ports]) => ports.map((port) => [port, pod] as const)));
+}

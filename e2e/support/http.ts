@@ -28,14 +28,14 @@ export async function http(
  * Waits until `check` stops throwing, for read models that follow the log a moment behind (the audit log of
  * another service's events). Not a timing assertion: the deadline only bounds how long a broken build hangs.
  */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await check();
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ export type StackOptions = {
   listen?: boolean;
   /** Gateway options; `announce` defaults to collecting the notices in `Stack.notices`. */
   gateway?: Partial<GatewayOptions>;
+  /** More environment for the services (AGENTPOD_RECONCILE_INTERVAL_MS, AGENTPOD_PORT_RANGE…). */
+  env?: Record<string, string>;
 };
 
 export type Stack = {
@@ -44,7 +47,10 @@ export type Stack = {
   app: FastifyInstance;
   /** Where the gateway listens (only with `listen`); links in emails start with it. */
   url: string | undefined;
-  /** The gateway's AGENTPOD_STATE_DIR, holding `bootstrap-secret` as main.ts writes it. */
+  /**
+   * The gateway's and the services' AGENTPOD_STATE_DIR, holding `bootstrap-secret` as main.ts writes it; a
+   * temporary directory, so nothing is written to the home directory of whoever runs the tests.
+   */
   stateDir: string;
   /** The secret the gateway requires for bootstrap. */
   bootstrapSecret: string;
@@ -92,12 +98,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const port = options.listen ? await freePort() : undefined;
     const url = port === undefined ? undefined : `http://127.0.0.1:${port}`;
 
+    const stateDir = join(await tempDir(cleanup, 'gateway'), 'state');
+
     const env: NodeJS.ProcessEnv = {
       AGENTPOD_NATS_URL: nats.url,
       AGENTPOD_DATABASE_URL: database.url,
       AGENTPOD_LOG_LEVEL: 'silent',
+      // The pods service would otherwise create ~/.agentpod/secrets.key: a key of this run only, and a state
+      // directory of its own for anything else it keeps.
+      AGENTPOD_STATE_DIR: stateDir,
+      AGENTPOD_SECRETS_KEY: randomBytes(32).toString('base64'),
       ...(url ? { AGENTPOD_PUBLIC_URL: url } : {}),
       ...(smtp ? { AGENTPOD_SMTP_URL: smtp.url } : {}),
+      ...options.env,
     };
     // Started together; every one that did start is stopped, even if another failed.
     const started = await Promise.allSettled(
@@ -115,7 +128,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const nc = await connect({ servers: nats.url });
     cleanup.add(() => nc.close());
-    const stateDir = join(await tempDir(cleanup, 'gateway'), 'state');
     const notices: LocalLinkNotice[] = [];
     const gatewayOptions: Partial<GatewayOptions> = {
       ...(url ? { publicUrl: url } : {}),

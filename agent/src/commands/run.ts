@@ -46,6 +46,7 @@ export async function runCommand(options: RunOptions): Promise<RunningAgent> {
 
   const runtime = new DockerRuntime(new Docker({ socketPath: config.AGENTPOD_DOCKER_SOCKET }), {
     pull: config.AGENTPOD_AGENT_PULL,
+    nodeId: () => active.nodeId,
   });
   return startAgent({
     runtime,

@@ -13,6 +13,7 @@ export function withProbedHealth(runtime: ContainerRuntime, prober: Pick<HealthP
     health: prober.healthOf(container),
   });
   return {
+    owns: (container) => runtime.owns(container),
     version: () => runtime.version(),
     info: () => runtime.info(),
     hasImage: (image: string) => runtime.hasImage(image),

@@ -1,11 +1,4 @@
-import {
-  type AgentOp,
-  type AgentOpOutput,
-  type AgentOps,
-  AppError,
-  type NodeFacts,
-  PodLabels,
-} from '@agentpod/contracts';
+import { type AgentOp, type AgentOpOutput, type AgentOps, AppError, type NodeFacts } from '@agentpod/contracts';
 import type { z } from 'zod';
 import type { ContainerRuntime, LogLine } from '../runtime/index.ts';
 
@@ -38,8 +31,8 @@ export function createOps(deps: OpDeps): OpHandlers {
   const { runtime } = deps;
   const managed = async (containerId: string) => {
     const found = await runtime.inspect(containerId);
-    if (found && found.labels[PodLabels.pod] === undefined)
-      throw new AppError('forbidden', `container ${containerId} is not managed by AgentPod`);
+    if (found && !runtime.owns(found))
+      throw new AppError('forbidden', `container ${containerId} is not managed by AgentPod on this node`);
     return found;
   };
   const ownVolume = (name: string) => {

@@ -44,7 +44,11 @@ export function podLabels(
 }
 
 /** Docker's create request for a validated spec. Pure: the argv and env go to the API as arrays, never a shell. */
-export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+/** `runtimeLabels`: labels the runtime adds on its own (the node's id). */
+export function toCreateOptions(
+  spec: ContainerSpec,
+  runtimeLabels: Record<string, string> = {},
+): Docker.ContainerCreateOptions {
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const port of spec.ports) {
     const key = `${port.containerPort}/${port.protocol}`;
@@ -55,7 +59,7 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
     Image: spec.image,
     ...(spec.cmd ? { Cmd: spec.cmd } : {}),
     Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-    Labels: podLabels(spec),
+    Labels: { ...podLabels(spec), ...runtimeLabels },
     Hostname: spec.podId,
     ExposedPorts: Object.fromEntries(Object.keys(bindings).map((key) => [key, {}])),
     Tty: false,

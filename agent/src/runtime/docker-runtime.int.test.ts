@@ -287,4 +287,22 @@ describe('DockerRuntime on the real Docker Engine', () => {
     await assert.rejects(runtime.create(stolen), (error: unknown) => (error as AppError).code === 'invalid');
     assert.equal(await runtime.inspect(containerName(b.tenantId, 'thief', 1)), null);
   });
+
+  test('an agent scoped to its node lists, watches and acts only on its own containers', async () => {
+    const nodeA = new DockerRuntime(docker, { pull: 'never', nodeId: () => `nod_${run}a` });
+    const nodeB = new DockerRuntime(docker, { pull: 'never', nodeId: () => `nod_${run}b` });
+    const [tenant] = tenants as [string];
+    const created = await nodeA.create(await podSpec(tenant, 'scoped-a'));
+    const mine = await nodeA.inspect(created.id);
+    assert.ok(mine);
+    assert.equal(mine.labels['agentpod.node'], `nod_${run}a`);
+    assert.ok(
+      (await nodeA.list()).some((c) => c.id === created.id),
+      'node A lists its own container',
+    );
+    assert.ok(!(await nodeB.list()).some((c) => c.id === created.id), 'node B does not list it');
+    assert.equal(nodeA.owns(mine), true);
+    assert.equal(nodeB.owns(mine), false, 'node B may not act on it');
+    await nodeA.remove(created.id, { volume: true });
+  });
 });

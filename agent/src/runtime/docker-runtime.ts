@@ -33,6 +33,12 @@ export type DockerRuntimeOptions = {
   pull?: 'missing' | 'never';
   /** A pull that takes longer fails with `timeout` instead of holding the pod's create forever. */
   pullTimeoutMs?: number;
+  /**
+   * This node's id, read when needed (a re-join may change it): containers are created with it as
+   * `agentpod.node`, and only containers carrying it are listed, watched and acted on. Unset: every AgentPod
+   * container on the engine (tests that own their engine).
+   */
+  nodeId?: () => string | undefined;
 };
 
 /** Inspects in flight at once when listing: enough to be quick, few enough not to queue up the engine. */
@@ -42,6 +48,7 @@ const INSPECT_CONCURRENCY = 8;
 export class DockerRuntime implements ContainerRuntime {
   private readonly pull: 'missing' | 'never';
   private readonly pullTimeoutMs: number;
+  private readonly nodeId: () => string | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -49,6 +56,20 @@ export class DockerRuntime implements ContainerRuntime {
   ) {
     this.pull = options.pull ?? 'missing';
     this.pullTimeoutMs = options.pullTimeoutMs ?? 10 * 60_000;
+    this.nodeId = options.nodeId ?? (() => undefined);
+  }
+
+  /** Label filters for this node's AgentPod containers. */
+  private scope(): string[] {
+    const node = this.nodeId();
+    return node === undefined ? [PodLabels.pod] : [PodLabels.pod, `${PodLabels.node}=${node}`];
+  }
+
+  owns(container: Pick<ObservedContainer, 'labels'>): boolean {
+    const node = this.nodeId();
+    return (
+      container.labels[PodLabels.pod] !== undefined && (node === undefined || container.labels[PodLabels.node] === node)
+    );
   }
 
   async version(): Promise<RuntimeVersion> {
@@ -103,7 +124,8 @@ export class DockerRuntime implements ContainerRuntime {
   async create(input: ContainerSpecInput): Promise<CreateResult> {
     const spec = assertSafe(input);
     if (spec.volume) await this.createVolume(spec.volume.name, spec);
-    const body = toCreateOptions(spec);
+    const node = this.nodeId();
+    const body = toCreateOptions(spec, node === undefined ? {} : { [PodLabels.node]: node });
     const name = body.name ?? '';
     let pulled = false;
     for (let attempt = 1; ; attempt++) {
@@ -189,7 +211,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async list(): Promise<ObservedContainer[]> {
     const summaries = await this.docker
-      .listContainers({ all: true, filters: { label: [PodLabels.pod] } })
+      .listContainers({ all: true, filters: { label: this.scope() } })
       .catch((error) => Promise.reject(dockerError(error, 'list containers')));
     const observed: ObservedContainer[] = [];
     const queue = summaries.map((summary) => summary.Id);
@@ -230,7 +252,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async *events(options: { since?: Date; signal?: AbortSignal } = {}): AsyncGenerator<RuntimeEvent> {
-    const filters = { type: ['container'], label: [PodLabels.pod], event: [...RUNTIME_EVENT_ACTIONS] };
+    const filters = { type: ['container'], label: this.scope(), event: [...RUNTIME_EVENT_ACTIONS] };
     const stream = await this.docker
       .getEvents({
         filters,

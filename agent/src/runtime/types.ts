@@ -92,6 +92,8 @@ export type LogOptions = {
 };
 
 export interface ContainerRuntime {
+  /** Whether the agent may act on this container: AgentPod's, and (when the runtime is scoped) this node's. */
+  owns(container: Pick<ObservedContainer, 'labels'>): boolean;
   version(): Promise<RuntimeVersion>;
   info(): Promise<RuntimeInfo>;
   hasImage(image: string): Promise<boolean>;

@@ -26,6 +26,10 @@ export class MemoryRuntime implements ContainerRuntime {
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
   private nextId = 1;
 
+  owns(container: Pick<ObservedContainer, 'labels'>): boolean {
+    return container.labels[PodLabels.pod] !== undefined;
+  }
+
   async version(): Promise<RuntimeVersion> {
     return { version: '0.0.0-memory', apiVersion: '1.0', os: 'linux', arch: 'x64', kernel: 'memory' };
   }

@@ -221,6 +221,11 @@ export const PodLabels = {
    * from the container alone, also after its own restart. Absent: AgentPod does not probe the container.
    */
   health: 'agentpod.health',
+  /**
+   * The node whose agent created the container. An agent manages only its own node's containers, so two control
+   * planes (or a test stack beside `npm start`) sharing one Docker Engine never touch each other's.
+   */
+  node: 'agentpod.node',
 } as const;
 
 /*

@@ -29,7 +29,10 @@ export async function request<T = unknown>(
         error instanceof errors.NoRespondersError || (error instanceof errors.RequestError && error.isNoResponders());
       const timedOut = error instanceof errors.TimeoutError || (error as Error).cause instanceof errors.TimeoutError;
       if (noResponders) {
-        throw new AppError('unavailable', `nothing answers ${subject}; is its service running?`, { cause: error });
+        throw new AppError('unavailable', `nothing answers ${subject}; is its service running?`, {
+          cause: error,
+          details: { noResponders: true },
+        });
       }
       if (timedOut) {
         throw new AppError('timeout', `no reply on ${subject} within ${options.timeoutMs ?? 5_000} ms`, {

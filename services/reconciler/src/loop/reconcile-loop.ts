@@ -1,4 +1,4 @@
-import { type Context, newId, type RequestMeta, streamName, systemActor } from '@agentpod/contracts';
+import { type Context, type ErrorBody, newId, type RequestMeta, streamName, systemActor } from '@agentpod/contracts';
 import type { Logger, Sql } from '@agentpod/kit';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -153,6 +153,13 @@ export class ReconcileLoop {
     const meta: RequestMeta = { actor: systemActor('reconciler'), correlationId: newId() };
     const outcome = await carryOut(action, natsPorts(nc, action.nodeId, meta));
     const log = { action: action.kind, pod: actionKey(action), node: action.nodeId, correlationId: meta.correlationId };
+    if (!outcome.ok && nodeUnreachable(outcome.error, action.nodeId)) {
+      // The agent disconnected within its heartbeat window: not the pod's failure. The node counts as offline
+      // until it is heard again, and the action is planned anew when it returns.
+      this.#deps.liveness.lost(action.nodeId);
+      logger.info(log, `${action.kind} postponed: node ${action.nodeId} is not connected`);
+      return;
+    }
     if (outcome.ok) logger.info(log, `${action.kind} done`);
     else logger.warn({ ...log, error: outcome.error }, `${action.kind} failed: ${outcome.error.message}`);
     let seq: number | null;
@@ -168,4 +175,10 @@ export class ReconcileLoop {
       logger.warn({ err: error, ...log }, 'the history lags behind the recorded outcome; releasing the pod anyway'),
     );
   }
+}
+
+/** No responder on the node's own subjects: its socket is not held by any gateway. */
+function nodeUnreachable(error: ErrorBody, nodeId: string): boolean {
+  const details = error.details as { noResponders?: boolean } | undefined;
+  return error.code === 'unavailable' && details?.noResponders === true && error.message.includes(`agent.${nodeId}.`);
 }

@@ -27,6 +27,14 @@ export class NodeLiveness {
     if (!wasOnline) this.#onReturn(nodeId);
   }
 
+  /**
+   * The node's socket is gone (nothing answered its subjects): it is offline until its next heartbeat, instead of
+   * for the rest of the heartbeat window.
+   */
+  lost(nodeId: string): void {
+    this.#lastSeen.delete(nodeId);
+  }
+
   online(now: Date = this.#clock()): Set<string> {
     const at = now.getTime();
     return new Set([...this.#lastSeen.keys()].filter((nodeId) => this.#isOnline(nodeId, at)));

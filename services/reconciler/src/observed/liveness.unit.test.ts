@@ -31,4 +31,19 @@ describe('node liveness from heartbeats', () => {
     assert.deepEqual(returned, [A, B, A], 'silent for too long, its next heartbeat is a return');
     assert.ok(ONLINE_WINDOW_MS <= 10_000, 'unreachable within 10 s');
   });
+
+  test('a node whose socket is gone is offline at once, and returns with its next heartbeat', () => {
+    const now = Date.parse('2026-03-01T12:00:00Z');
+    const returned: string[] = [];
+    const liveness = new NodeLiveness(
+      () => new Date(now),
+      (nodeId) => returned.push(nodeId),
+    );
+    liveness.heard(A);
+    liveness.lost(A);
+    assert.deepEqual(liveness.online(), new Set(), 'offline within its heartbeat window');
+    liveness.heard(A);
+    assert.deepEqual(liveness.online(), new Set([A]));
+    assert.deepEqual(returned, [A, A], 'heard again after being lost is a return, which triggers a pass');
+  });
 });
