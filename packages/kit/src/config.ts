@@ -40,6 +40,11 @@ const url = (protocols: string[]) =>
 export const BaseEnv = z.object({
   AGENTPOD_NATS_URL: url(['nats:', 'tls:', 'ws:', 'wss:']).default('nats://127.0.0.1:4222'),
   AGENTPOD_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/agentpod'),
+  /**
+   * PostgreSQL connections per process (the pool; projection locks take one more). Small by default: each
+   * backend costs ~10 MB of server memory, and a service's queries are short.
+   */
+  AGENTPOD_DATABASE_POOL: z.coerce.number().int().min(1).max(100).default(4),
   AGENTPOD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; tracing export is off when unset. */
   AGENTPOD_OTLP_URL: url(['http:', 'https:']).optional(),

@@ -19,6 +19,7 @@ describe('parseEnv', () => {
     assert.deepEqual(parseEnv(BaseEnv, {}), {
       AGENTPOD_NATS_URL: 'nats://127.0.0.1:4222',
       AGENTPOD_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/agentpod',
+      AGENTPOD_DATABASE_POOL: 4,
       AGENTPOD_LOG_LEVEL: 'info',
     });
   });
@@ -27,10 +28,12 @@ describe('parseEnv', () => {
     const env = parseEnv(BaseEnv, {
       AGENTPOD_NATS_URL: 'tls://nats.internal:4222',
       AGENTPOD_DATABASE_URL: 'postgresql://app:secret@db:5432/agentpod',
+      AGENTPOD_DATABASE_POOL: '2',
       AGENTPOD_LOG_LEVEL: 'debug',
       AGENTPOD_OTLP_URL: 'http://127.0.0.1:4318/v1/traces',
       HOME: '/root',
     });
+    assert.equal(env.AGENTPOD_DATABASE_POOL, 2);
     assert.equal(env.AGENTPOD_NATS_URL, 'tls://nats.internal:4222');
     assert.equal(env.AGENTPOD_DATABASE_URL, 'postgresql://app:secret@db:5432/agentpod');
     assert.equal(env.AGENTPOD_LOG_LEVEL, 'debug');
@@ -43,11 +46,13 @@ describe('parseEnv', () => {
       parseEnv(BaseEnv, {
         AGENTPOD_NATS_URL: 'http://127.0.0.1:4222',
         AGENTPOD_DATABASE_URL: 'not a url',
+        AGENTPOD_DATABASE_POOL: '0',
         AGENTPOD_LOG_LEVEL: 'loud',
         AGENTPOD_OTLP_URL: 'ftp://collector',
       }),
     );
     assert.deepEqual(error.variables.sort(), [
+      'AGENTPOD_DATABASE_POOL',
       'AGENTPOD_DATABASE_URL',
       'AGENTPOD_LOG_LEVEL',
       'AGENTPOD_NATS_URL',

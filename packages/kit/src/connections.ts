@@ -70,6 +70,7 @@ export type Database<DB = unknown> = { sql: Sql; db: Kysely<DB> };
 export async function connectPostgres<DB = unknown>(options: {
   url: string;
   logger: Logger;
+  /** Pool size; 4 by default (see AGENTPOD_DATABASE_POOL). */
   maxConnections?: number;
   /** Schema that unqualified table names resolve to (then `public`): each service's own schema. */
   schema?: string;
@@ -80,7 +81,7 @@ export async function connectPostgres<DB = unknown>(options: {
 }): Promise<Database<DB>> {
   const { url, logger } = options;
   const sql = postgres(url, {
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? 4,
     connect_timeout: 5,
     onnotice: () => {},
     connection: {

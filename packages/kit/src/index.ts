@@ -4,6 +4,7 @@ export * from './config.ts';
 export * from './connections.ts';
 export * from './event-store.ts';
 export * from './handlers.ts';
+export * from './leader-locks.ts';
 export * from './logger.ts';
 export * from './mailer.ts';
 export * from './migrations.ts';

@@ -6,6 +6,7 @@ import type { Context } from '@agentpod/contracts';
 import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectPostgres, type Database } from './connections.ts';
+import { LeaderLocks } from './leader-locks.ts';
 import { createLogger } from './logger.ts';
 import { migrateSchema } from './migrations.ts';
 import { Projector } from './projector.ts';
@@ -84,10 +85,18 @@ describe('projections', () => {
   }
 
   /** A projector as one replica of a service runs it: its own NATS connection and PostgreSQL pool. */
-  async function replica(t: TestContext, schema: string, context: Context, options: { sleepMs?: number } = {}) {
+  async function replica(
+    t: TestContext,
+    schema: string,
+    context: Context,
+    options: { sleepMs?: number; sharedLocks?: boolean } = {},
+  ) {
     const replicaNc = await connect({ servers: server.url });
     const pool = await connectPostgres<AppliedDB>({ url: database.url, logger, schema, attempts: 3 });
+    // As runService does: one lock connection for the service, checked often here so a lost one shows quickly.
+    const locks = options.sharedLocks ? new LeaderLocks({ sql: pool.sql, logger, keepAliveMs: 100 }) : undefined;
     const projector = new Projector<AppliedDB>({
+      ...(locks ? { locks } : {}),
       service: 'pods',
       schema,
       projection: recordingProjection({ context, ...options }),
@@ -101,6 +110,7 @@ describe('projections', () => {
     });
     t.after(async () => {
       await projector.stop();
+      await locks?.close();
       await replicaNc.close();
       await pool.sql.end({ timeout: 5 });
     });
@@ -218,6 +228,32 @@ describe('projections', () => {
     assert.equal(follower.status().applied, count - handedOver, 'the follower applied exactly what was left');
     assert.ok(samples > 10, 'the sampler ran');
     assert.equal(together, 0, `both projectors led at once in ${together} of ${samples} samples`);
+    await assertEveryEventOnce(pool, count, lastSeq);
+  });
+
+  test('a leader whose lock connection dies steps down and the other replica takes over', async (t) => {
+    const schema = 'lostlock';
+    const count = 2_000;
+    const pool = await readModelSchema(t, schema);
+    await ensureStreams(await jetstreamManager(nc), ['identity']);
+    const lastSeq = await publishNumbered(js, { context: 'identity', count });
+    const a = await replica(t, schema, 'identity', { sleepMs: 50, sharedLocks: true });
+    const b = await replica(t, schema, 'identity', { sleepMs: 50, sharedLocks: true });
+    a.start();
+    b.start();
+    await waitUntil('some batches are applied', async () => (await readModel(pool)).checkpoint >= 200);
+    const leader = [a, b].find((r) => r.status().leader);
+    const follower = [a, b].find((r) => r !== leader);
+    assert.ok(leader && follower);
+
+    // Kill the session holding the projection's advisory lock, as a PostgreSQL restart or a network cut would.
+    const [killed] = await pool.sql<{ terminated: boolean }[]>`
+      select pg_terminate_backend(pid) as terminated from pg_locks
+      where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())`;
+    assert.equal(killed?.terminated, true);
+    await waitUntil('the follower leads', async () => follower.status().leader);
+    await follower.waitFor(lastSeq, 120_000);
+    assert.ok(follower.status().applied > 0, 'the follower applied the rest');
     await assertEveryEventOnce(pool, count, lastSeq);
   });
 

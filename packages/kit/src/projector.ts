@@ -9,6 +9,7 @@ import {
 import { nanos } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
 import type { Sql } from './connections.ts';
+import { type LeaderLock, LeaderLocks } from './leader-locks.ts';
 import type { Logger } from './logger.ts';
 import { applyBatch, consumeInBatches, type Projection, projectionFilter, readCheckpoint } from './projection.ts';
 
@@ -17,6 +18,7 @@ export type ProjectorStatus = { projection: string; leader: boolean; checkpoint:
 /**
  * Runs one projection from a durable JetStream consumer into PostgreSQL. Only one replica of a service runs
  * a given projection at a time: the one holding its PostgreSQL advisory lock; the others wait to take over.
+ * The locks of a service's projectors share one connection (`locks`); a projector given none keeps its own.
  * The checkpoint in PostgreSQL is the position of record: at each start the durable consumer is recreated
  * from it, so a crash mid-batch replays exactly the uncommitted events, without waiting for ack_wait.
  */
@@ -26,6 +28,8 @@ export type ProjectorOptions<DB> = {
   projection: Projection<DB>;
   db: Kysely<DB>;
   sql: Sql;
+  /** The service's shared lock connection; when absent the projector reserves one of its own while running. */
+  locks?: LeaderLocks;
   js: JetStreamClient;
   jsm: JetStreamManager;
   logger: Logger;
@@ -39,6 +43,8 @@ export class Projector<DB> {
   #running: Promise<void> | undefined;
   #messages: ConsumerMessages | undefined;
   #status: ProjectorStatus;
+  /** Set while running when no shared `locks` were given. */
+  #ownLocks: LeaderLocks | undefined;
 
   constructor(options: ProjectorOptions<DB>) {
     this.#options = options;
@@ -61,7 +67,12 @@ export class Projector<DB> {
   start(): void {
     if (this.#running) return;
     this.#abort = new AbortController();
-    this.#running = this.#run(this.#abort.signal).catch((error: unknown) => {
+    if (!this.#options.locks) {
+      this.#ownLocks = new LeaderLocks({ sql: this.#options.sql, logger: this.#options.logger });
+    }
+    const locks = this.#options.locks ?? this.#ownLocks;
+    if (!locks) throw new Error('unreachable: a projector always has leader locks');
+    this.#running = this.#run(this.#abort.signal, locks).catch((error: unknown) => {
       if (!this.#abort.signal.aborted) this.#options.logger.fatal({ err: error }, 'projector stopped');
     });
   }
@@ -71,6 +82,8 @@ export class Projector<DB> {
     await this.#messages?.close();
     await this.#running;
     this.#running = undefined;
+    await this.#ownLocks?.close();
+    this.#ownLocks = undefined;
   }
 
   /** Resolves once the projection has applied everything up to `seq` (tests and replay use it). */
@@ -85,36 +98,34 @@ export class Projector<DB> {
     }
   }
 
-  async #run(signal: AbortSignal): Promise<void> {
-    const { sql, logger, projection } = this.#options;
+  async #run(signal: AbortSignal, locks: LeaderLocks): Promise<void> {
+    const { logger, projection } = this.#options;
     const lockKey = `agentpod.projection.${this.#options.schema}.${projection.name}`;
     while (!signal.aborted) {
-      const connection = await sql.reserve();
+      let lock: LeaderLock | undefined;
       try {
-        const [row] = await connection<
-          { locked: boolean }[]
-        >`select pg_try_advisory_lock(hashtext(${lockKey})) as locked`;
-        if (!row?.locked) {
-          await new Promise((resolve) => setTimeout(resolve, this.#options.leaderPollMs ?? 1_000));
+        lock = await locks.tryAcquire(lockKey);
+        if (!lock) {
+          await sleep(this.#options.leaderPollMs ?? 1_000, signal);
           continue;
         }
+        if (signal.aborted) return;
         this.#status.leader = true;
         logger.info({ projection: projection.name }, 'projection leader; consuming');
-        await this.#lead(signal, connection);
+        await this.#lead(signal, lock.lost);
       } catch (error) {
         if (signal.aborted) return;
         logger.error({ err: error, projection: projection.name }, 'projection interrupted; restarting');
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await sleep(1_000, signal);
       } finally {
         this.#status.leader = false;
-        await connection`select pg_advisory_unlock_all()`.catch(() => {});
-        connection.release();
+        await lock?.release();
       }
     }
   }
 
-  /** Consumes while the lock's connection stays alive; a lost connection means a lost lock: stop leading. */
-  async #lead(signal: AbortSignal, lockConnection: Sql): Promise<void> {
+  /** Consumes until `signal` aborts or the lock is `lost` (its connection died): then it stops leading. */
+  async #lead(signal: AbortSignal, lost: AbortSignal): Promise<void> {
     const { db, js, jsm, projection, logger } = this.#options;
     const stream = streamName(projection.context);
     const checkpoint = await readCheckpoint(db as Kysely<unknown>, projection.name);
@@ -137,12 +148,12 @@ export class Projector<DB> {
     const closeOnAbort = () => void messages.close();
     if (signal.aborted) closeOnAbort();
     else signal.addEventListener('abort', closeOnAbort, { once: true });
-    const keepAlive = setInterval(() => {
-      lockConnection`select 1`.catch((error: unknown) => {
-        logger.error({ err: error }, 'lost the projection lock connection; stepping down');
-        void messages.close();
-      });
-    }, 5_000);
+    const stepDown = () => {
+      logger.error({ projection: projection.name }, 'lost the projection lock; stepping down');
+      void messages.close();
+    };
+    if (lost.aborted) stepDown();
+    else lost.addEventListener('abort', stepDown, { once: true });
     try {
       await consumeInBatches({
         messages,
@@ -158,8 +169,22 @@ export class Projector<DB> {
       });
     } finally {
       signal.removeEventListener('abort', closeOnAbort);
-      clearInterval(keepAlive);
+      lost.removeEventListener('abort', stepDown);
       await messages.close();
     }
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts (so stop() does not wait out a poll). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -17,6 +17,7 @@ import { BaseEnv, parseEnv } from './config.ts';
 import { connectNats, connectPostgres, type Sql } from './connections.ts';
 import { EventStore } from './event-store.ts';
 import { handler, type RequestHandler, serveRequests } from './handlers.ts';
+import { LeaderLocks } from './leader-locks.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { type Migrations, migrateSchema } from './migrations.ts';
 import type { Projection } from './projection.ts';
@@ -82,7 +83,7 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
 ): Promise<RunningService<DB, z.infer<E>>> {
   const config = parseEnv(definition.env ?? BaseEnv, options.env ?? process.env) as z.infer<E> & BaseEnv;
   const logger = options.logger ?? createLogger(definition.name, config.AGENTPOD_LOG_LEVEL);
-  const stopTelemetry = startTelemetry(definition.name, config.AGENTPOD_OTLP_URL);
+  const stopTelemetry = await startTelemetry(definition.name, config.AGENTPOD_OTLP_URL);
   const started = Date.now();
   const instanceId = randomUUID();
   const stopHooks: (() => Promise<void> | void)[] = [];
@@ -98,12 +99,15 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
     logger,
     ...(schema ? { schema } : {}),
     name: `agentpod-${definition.name}`,
+    maxConnections: config.AGENTPOD_DATABASE_POOL,
   });
   if (definition.database) {
     const applied = await migrateSchema({ sql, db: db as never, ...definition.database });
     if (applied.length > 0) logger.info({ schema, applied }, 'migrated schema');
   }
 
+  // One connection holds the advisory locks of all this service's projections (one backend, not one each).
+  const locks = new LeaderLocks({ sql, logger });
   const projectors = (definition.projections ?? []).map(
     (projection) =>
       new Projector<DB>({
@@ -112,6 +116,7 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
         projection,
         db,
         sql,
+        locks,
         js,
         jsm,
         logger,
@@ -195,6 +200,7 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
       for (const subscription of subscriptions) subscription.unsubscribe();
       for (const hook of stopHooks.reverse()) await hook();
       await Promise.all(projectors.map((p) => p.stop()));
+      await locks.close();
       await nc.drain().catch(() => {});
       await sql.end({ timeout: 5 });
       await stopTelemetry();

@@ -8,8 +8,6 @@ import {
   type TextMapSetter,
   trace,
 } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 
 /** NATS headers as far as trace propagation needs them. */
 type HeaderBag = { get(key: string): string; set(key: string, value: string): void; has(key: string): boolean };
@@ -22,10 +20,15 @@ const getter: TextMapGetter<HeaderBag | undefined> = {
 
 /**
  * Starts the OpenTelemetry SDK when an OTLP endpoint is configured; otherwise tracing stays a no-op and costs
- * nothing. Returns the function that flushes and stops it.
+ * nothing: the SDK and exporter are only loaded then (they weigh tens of MB per process). Returns the function
+ * that flushes and stops it.
  */
-export function startTelemetry(service: string, otlpUrl: string | undefined): () => Promise<void> {
+export async function startTelemetry(service: string, otlpUrl: string | undefined): Promise<() => Promise<void>> {
   if (!otlpUrl) return async () => {};
+  const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
   const sdk = new NodeSDK({
     serviceName: `agentpod-${service}`,
     traceExporter: new OTLPTraceExporter({ url: otlpUrl }),

@@ -23,7 +23,7 @@ try {
   process.exit(1);
 }
 const logger = createLogger('gateway', config.AGENTPOD_LOG_LEVEL);
-const stopTelemetry = startTelemetry('gateway', config.AGENTPOD_OTLP_URL);
+const stopTelemetry = await startTelemetry('gateway', config.AGENTPOD_OTLP_URL);
 const nc = await connectNats({ url: config.AGENTPOD_NATS_URL, name: 'agentpod-gateway', logger });
 const bootstrapSecret = await writeBootstrapSecret(config.AGENTPOD_STATE_DIR);
 logger.info({ directory: config.AGENTPOD_STATE_DIR }, 'bootstrap secret written (agentpod admin bootstrap reads it)');
