@@ -290,11 +290,37 @@ describe('the agentpod CLI against the whole stack', () => {
     }
     // Who did it: the credential used. The admin works through the bootstrap token, bob through his CLI token.
     const byType = (type: string) => entries.filter((e) => e.type === type);
-    const adminActor = { kind: 'token', id: story.adminTokenId };
+    // Each token actor names the person holding it.
+    const adminActor = { kind: 'token', id: story.adminTokenId, onBehalfOf: story.adminId };
     assert.deepEqual(byType('TenantCreated')[0]?.actor, adminActor);
     assert.deepEqual(byType('TenantRenamed')[0]?.actor, adminActor);
     assert.deepEqual(byType('InvitationCreated')[0]?.actor, adminActor);
-    assert.deepEqual(byType('ApiTokenCreated')[0]?.actor, { kind: 'token', id: story.bobTokenId });
+    assert.deepEqual(byType('ApiTokenCreated')[0]?.actor, {
+      kind: 'token',
+      id: story.bobTokenId,
+      onBehalfOf: story.bobId,
+    });
+    // So filtering by the person finds what they did through their tokens.
+    const byAdmin = await admin.run([
+      'audit',
+      '--tenant',
+      'acme',
+      '--actor',
+      story.adminId,
+      '--limit',
+      '500',
+      '--json',
+    ]);
+    exited(byAdmin, EXIT.ok);
+    const adminEntries = byAdmin.json<{ entries: AuditEntry[] }>().entries;
+    assert.ok(
+      adminEntries.some((e) => e.type === 'TenantCreated'),
+      'the admin created acme through a token',
+    );
+    assert.ok(
+      adminEntries.every((e) => e.actor.id === story.adminId || e.actor.onBehalfOf === story.adminId),
+      JSON.stringify(adminEntries.map((e) => e.actor)),
+    );
     assert.deepEqual(
       byType('MemberAdded').map((e) => (e.data as { email: string }).email),
       [BOB, ADMIN],

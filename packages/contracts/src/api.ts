@@ -315,7 +315,7 @@ export const AuditEntry = z.object({
   context: z.string(),
   aggregateId: z.string(),
   tenantId: z.string().nullable(),
-  actor: z.object({ kind: z.string(), id: z.string() }),
+  actor: z.object({ kind: z.string(), id: z.string(), onBehalfOf: z.string().optional() }),
   correlationId: z.string(),
   occurredAt: z.string(),
   data: z.unknown(),

@@ -47,6 +47,8 @@ export type AuditEntriesTable = {
   tenant_id: string | null;
   actor_kind: string;
   actor_id: string;
+  /** The user behind the actor: the actor itself for a user, the token's holder for a token. */
+  actor_user: string | null;
   correlation_id: string;
   occurred_at: Timestamp;
   /** The event's data with every `…Hash` field left out, as jsonb. */

@@ -76,4 +76,15 @@ export const migrations: Migrations = {
         .execute();
     },
   },
+  /** The user behind a token actor, so `audit --actor usr_…` finds what they did through API tokens too. */
+  '0003_audit_actor_user': {
+    async up(db) {
+      await db.schema.alterTable('audit_entries').addColumn('actor_user', 'text').execute();
+      await db.schema
+        .createIndex('audit_entries_by_actor_user')
+        .on('audit_entries')
+        .expression(sql`actor_user, occurred_at desc, event_id desc`)
+        .execute();
+    },
+  },
 };

@@ -52,7 +52,7 @@ function parseInput(route: ApiRoute, request: FastifyRequest) {
 const actorOf = (principal: Principal | undefined): Actor => {
   if (!principal) return systemActor('gateway');
   return principal.via === 'token' && principal.tokenId
-    ? { kind: 'token', id: principal.tokenId }
+    ? { kind: 'token', id: principal.tokenId, onBehalfOf: principal.userId }
     : { kind: 'user', id: principal.userId };
 };
 

@@ -24,6 +24,7 @@ export function auditRow(context: string, envelope: EventEnvelope): Insertable<A
     tenant_id: envelope.tenantId ?? null,
     actor_kind: envelope.actor.kind,
     actor_id: envelope.actor.id,
+    actor_user: envelope.actor.kind === 'user' ? envelope.actor.id : (envelope.actor.onBehalfOf ?? null),
     correlation_id: envelope.correlationId,
     occurred_at: envelope.occurredAt,
     // A text parameter cast to jsonb: the driver must not encode the JSON text a second time as a JSON string.

@@ -52,7 +52,11 @@ export const entryFromRow = (row: Selectable<AuditEntriesTable>): AuditEntry => 
   context: row.context,
   aggregateId: row.aggregate_id,
   tenantId: row.tenant_id,
-  actor: { kind: row.actor_kind, id: row.actor_id },
+  actor: {
+    kind: row.actor_kind,
+    id: row.actor_id,
+    ...(row.actor_kind === 'token' && row.actor_user ? { onBehalfOf: row.actor_user } : {}),
+  },
   correlationId: row.correlation_id,
   occurredAt: row.occurred_at.toISOString(),
   data: row.data,
@@ -63,7 +67,10 @@ export async function readAudit(db: Kysely<TenantsDb>, scope: Scope, query: Audi
   if (!scope.all && scope.tenants.length === 0) return { entries: [], next: null };
   let select = db.selectFrom('audit_entries').selectAll();
   if (!scope.all) select = select.where('tenant_id', 'in', scope.tenants);
-  if (query.actor) select = select.where('actor_id', '=', query.actor);
+  if (query.actor) {
+    const actor = query.actor;
+    select = select.where((eb) => eb.or([eb('actor_id', '=', actor), eb('actor_user', '=', actor)]));
+  }
   if (query.type) select = select.where('type', '=', query.type);
   if (query.before) {
     const cursor = await db
