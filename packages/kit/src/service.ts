@@ -58,6 +58,8 @@ export type ServiceRuntime<DB, Config = BaseEnv> = {
   /** Serves a command or query subject in this service's queue group. */
   serve: <I, O>(subject: string, requestHandler: RequestHandler<I, O>) => void;
   projectors: Projector<DB>[];
+  /** This process's advisory locks, on one connection (projections use it; so may a service's own leader). */
+  locks: LeaderLocks;
   /**
    * Read-your-writes: resolves once every projection of this service that reads `context` has applied stream
    * sequence `seq`. Command handlers await it before replying, so a caller's next query sees its own change.
@@ -139,6 +141,7 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
       subscriptions.push(serveRequests({ nc, subject, queue: definition.name, handler: requestHandler, logger }));
     },
     projectors,
+    locks,
     caughtUp: async (context, seq, timeoutMs = 5_000) => {
       const readers = projectors.filter((projector) => projector.context === context);
       try {

@@ -26,7 +26,7 @@ export const reconcilerService: ServiceDefinition<ReconcilerDb, typeof Reconcile
     const liveness = new NodeLiveness(clock, () => loop.poke());
     const loop = new ReconcileLoop({
       db,
-      sql,
+      locks: runtime.locks,
       nc,
       jsm,
       recorder: new OutcomeRecorder(store, jsm),

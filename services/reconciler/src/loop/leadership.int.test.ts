@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connectPostgres, createLogger, type Sql } from '@agentpod/kit';
+import { connectPostgres, createLogger, LeaderLocks, type Sql } from '@agentpod/kit';
 import { createTestDatabase, type TestDatabase } from '@agentpod/kit/testing';
 import { lead } from './leadership.ts';
 
@@ -9,13 +9,17 @@ import { lead } from './leadership.ts';
 describe('leadership: one instance acts at a time', () => {
   let database: TestDatabase;
   const pools: Sql[] = [];
+  const locks: LeaderLocks[] = [];
   const logger = createLogger('leadership-test', 'silent');
 
   before(async () => {
     database = await createTestDatabase('agentpod_reconciler_lead');
     for (let i = 0; i < 2; i++) pools.push((await connectPostgres({ url: database.url, logger })).sql);
+    // Two processes' worth of lock sessions.
+    for (const sql of pools) locks.push(new LeaderLocks({ sql, logger }));
   });
   after(async () => {
+    for (const lock of locks) await lock.close();
     for (const pool of pools) await pool.end({ timeout: 1 });
     await database?.drop();
   });
@@ -25,10 +29,10 @@ describe('leadership: one instance acts at a time', () => {
     const log: string[] = [];
     const started: Record<string, () => void> = {};
     const startedBy = (name: string) => new Promise<void>((resolve) => (started[name] = resolve));
-    const contender = (name: string, sql: Sql) => {
+    const contender = (name: string, processLocks: LeaderLocks) => {
       const stop = new AbortController();
       const done = lead({
-        sql,
+        locks: processLocks,
         key: 'agentpod.test.lead',
         logger,
         signal: stop.signal,
@@ -47,12 +51,13 @@ describe('leadership: one instance acts at a time', () => {
       return { stop: () => stop.abort(), done };
     };
     const [poolA, poolB] = pools;
-    assert.ok(poolA && poolB);
+    const [locksA, locksB] = locks;
+    assert.ok(poolA && poolB && locksA && locksB);
     const firstLeads = startedBy('first');
-    const first = contender('first', poolA);
+    const first = contender('first', locksA);
     await firstLeads;
     const secondLeads = startedBy('second');
-    const second = contender('second', poolB);
+    const second = contender('second', locksB);
     // The second polls the lock several times meanwhile; it must not have it while the first holds it.
     const seenSeveralPolls = poolB`select pg_sleep(0.2)`;
     await seenSeveralPolls;

@@ -1,20 +1,18 @@
-import type { Logger, Sql } from '@agentpod/kit';
+import type { LeaderLocks, Logger } from '@agentpod/kit';
 
 /*
- * Who acts: the instance holding a PostgreSQL advisory lock (on a reserved connection, so the lock lives exactly
- * as long as that connection). The others poll and take over when the holder's connection goes away. Issue 5
+ * Who acts: the instance holding a PostgreSQL advisory lock (the kit's LeaderLocks: the lock lives exactly as
+ * long as that process's lock session). The others poll and take over when the holder's session goes away. Issue 5
  * splits the work by holding several such locks, one per shard of pods, instead of this single one.
  */
 
 export type LeadOptions = {
-  sql: Sql;
+  locks: LeaderLocks;
   /** Names the lock; hashed to PostgreSQL's advisory lock key space. */
   key: string;
   logger: Logger;
   signal: AbortSignal;
   pollMs?: number;
-  /** How often the lock's connection is checked; a dead connection means a lost lock. */
-  keepAliveMs?: number;
   /** Runs while the lock is held; `lost` aborts when it is lost or when `signal` aborts. Should return then. */
   whileLeading: (lost: AbortSignal) => Promise<void>;
 };
@@ -32,43 +30,39 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 /** Competes for the lock until `signal` aborts, running `whileLeading` each time it is won. */
 export async function lead(options: LeadOptions): Promise<void> {
-  const { sql, key, logger, signal } = options;
+  const { locks, key, logger, signal } = options;
   while (!signal.aborted) {
-    let connection: Awaited<ReturnType<Sql['reserve']>> | undefined;
+    let lock: Awaited<ReturnType<LeaderLocks['tryAcquire']>>;
     try {
-      connection = await sql.reserve();
-      const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${key})) as locked`;
-      if (!row?.locked) {
-        await sleep(options.pollMs ?? 1_000, signal);
-        continue;
-      }
-      logger.info({ lock: key }, 'holding the reconcile lock; acting');
-      const lost = new AbortController();
-      const onAbort = () => lost.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const held = connection;
-      const keepAlive = setInterval(() => {
-        held`select 1`.catch((error: unknown) => {
-          logger.error({ err: error, lock: key }, 'lost the reconcile lock connection; stepping down');
-          lost.abort();
-        });
-      }, options.keepAliveMs ?? 5_000);
-      try {
-        await options.whileLeading(lost.signal);
-      } finally {
-        clearInterval(keepAlive);
-        signal.removeEventListener('abort', onAbort);
-        lost.abort();
-      }
+      lock = await locks.tryAcquire(key);
     } catch (error) {
       if (signal.aborted) return;
-      logger.error({ err: error, lock: key }, 'reconcile leadership interrupted; trying again');
+      logger.error({ err: error, lock: key }, 'could not ask for the reconcile lock; trying again');
       await sleep(1_000, signal);
+      continue;
+    }
+    if (!lock) {
+      await sleep(options.pollMs ?? 1_000, signal);
+      continue;
+    }
+    logger.info({ lock: key }, 'holding the reconcile lock; acting');
+    const lost = new AbortController();
+    const onAbort = () => lost.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const onLost = () => {
+      logger.error({ lock: key }, 'lost the reconcile lock; stepping down');
+      lost.abort();
+    };
+    lock.lost.addEventListener('abort', onLost, { once: true });
+    try {
+      await options.whileLeading(lost.signal);
+    } catch (error) {
+      logger.error({ err: error, lock: key }, 'reconcile leadership interrupted; trying again');
     } finally {
-      if (connection) {
-        await connection`select pg_advisory_unlock_all()`.catch(() => {});
-        connection.release();
-      }
+      signal.removeEventListener('abort', onAbort);
+      lock.lost.removeEventListener('abort', onLost);
+      lost.abort();
+      await lock.release().catch(() => {});
     }
   }
 }

@@ -1,5 +1,5 @@
 import { type Context, type ErrorBody, newId, type RequestMeta, streamName, systemActor } from '@agentpod/contracts';
-import type { Logger, Sql } from '@agentpod/kit';
+import type { LeaderLocks, Logger } from '@agentpod/kit';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Kysely } from 'kysely';
@@ -22,7 +22,7 @@ import { Wakeup } from './wakeup.ts';
 
 export type LoopDeps = {
   db: Kysely<ReconcilerDb>;
-  sql: Sql;
+  locks: LeaderLocks;
   nc: NatsConnection;
   jsm: JetStreamManager;
   recorder: OutcomeRecorder;
@@ -67,9 +67,9 @@ export class ReconcileLoop {
   start(): void {
     if (this.#leading) return;
     this.#abort = new AbortController();
-    const { sql, logger } = this.#deps;
+    const { locks, logger } = this.#deps;
     this.#leading = lead({
-      sql,
+      locks,
       key: LOCK_KEY,
       logger,
       signal: this.#abort.signal,
