@@ -134,7 +134,11 @@ describe('gateway authentication and access rules (fake identity and tenants on 
     assert.deepEqual(call.meta.principal, CREDENTIALS[OWNER]);
     await rename(bearer(MEMBER_TOKEN));
     const tokenCall = world.received.findLast((r) => r.subject === querySubject('tenants', 'membership'));
-    assert.deepEqual(tokenCall?.meta.actor, { kind: 'token', id: 'tok_ownermember000000000000' });
+    assert.deepEqual(tokenCall?.meta.actor, {
+      kind: 'token',
+      id: 'tok_ownermember000000000000',
+      onBehalfOf: 'usr_owner0000000000000000000',
+    });
   });
 
   test('CSRF: a cookie-authenticated change needs the header that echoes the CSRF cookie', async () => {

@@ -140,7 +140,7 @@ describe('input validation: refused with 400 and a clear message before anything
       method: 'POST',
       url: '/api/v1/tokens',
       headers: admin,
-      payload: { name: 'cli', role: 'owner' },
+      payload: { name: 'cli', role: 'superuser' },
     });
     await expectInvalid({ method: 'POST', url: '/api/v1/auth/redeem', payload: { token: 'x'.repeat(10_240) } });
   });
