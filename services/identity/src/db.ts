@@ -1,3 +1,4 @@
+import type { TenantRole } from '@agentpod/contracts';
 import type { ColumnType } from 'kysely';
 
 /*
@@ -62,7 +63,7 @@ export interface TenantsTable {
 export interface TenantMembersTable {
   tenant_id: string;
   user_id: string;
-  role: string;
+  role: TenantRole;
 }
 
 export interface IdentityDatabase {

@@ -1,17 +1,5 @@
-import type { EnvelopeOf, EventSchemas } from '@agentpod/contracts';
-import type { StoredEvent } from '@agentpod/kit';
-
-/**
- * The events of a batch that a projection reads, with validated data. Other types are skipped. Data that does
- * not match its schema throws: the projection pauses and retries rather than silently missing a fact.
- */
-export function eventsOf<ES extends EventSchemas>(schemas: ES, stored: readonly StoredEvent[]): EnvelopeOf<ES>[] {
-  return stored.flatMap(({ envelope }) => {
-    const schema = schemas[envelope.type];
-    if (!schema) return [];
-    return [{ ...envelope, data: schema.parse(envelope.data) } as EnvelopeOf<ES>];
-  });
-}
+/** The kit's reader of a projection's batch, kept under this name for identity's projections. */
+export { eventsOf } from '@agentpod/kit';
 
 export const iso = (date: Date): string => date.toISOString();
 export const isoOrNull = (date: Date | null): string | null => (date === null ? null : date.toISOString());
