@@ -1,5 +1,5 @@
 import { type TenantRole, tenantEvents } from '@agentpod/contracts';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Projection } from './projection.ts';
 import { eventsOf } from './projection-events.ts';
 
@@ -8,6 +8,21 @@ export type TenantMembershipTables = {
   tenants: { id: string };
   tenant_members: { tenant_id: string; user_id: string; role: TenantRole };
 };
+
+/** Creates the two tables in a service's migration: the shape `tenantMembershipProjection` writes. */
+export async function createTenantMembershipTables(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('tenants')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .execute();
+  await db.schema
+    .createTable('tenant_members')
+    .addColumn('tenant_id', 'text', (c) => c.notNull())
+    .addColumn('user_id', 'text', (c) => c.notNull())
+    .addColumn('role', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('tenant_members_pk', ['tenant_id', 'user_id'])
+    .execute();
+}
 
 const schemas = {
   TenantCreated: tenantEvents.TenantCreated,

@@ -1,4 +1,4 @@
-import type { Migrations } from '@agentpod/kit';
+import { createTenantMembershipTables, type Migrations } from '@agentpod/kit';
 import type { Kysely } from 'kysely';
 
 /** Migrations of the `identity` schema, applied in name order. The kit adds its own bookkeeping tables first. */
@@ -51,17 +51,7 @@ export const migrations: Migrations = {
         .addColumn('revoked_at', 'timestamptz')
         .execute();
       await db.schema.createIndex('api_tokens_user').on('api_tokens').column('user_id').execute();
-      await db.schema
-        .createTable('tenants')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .execute();
-      await db.schema
-        .createTable('tenant_members')
-        .addColumn('tenant_id', 'text', (c) => c.notNull())
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('role', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('tenant_members_pk', ['tenant_id', 'user_id'])
-        .execute();
+      await createTenantMembershipTables(db);
     },
   },
 };

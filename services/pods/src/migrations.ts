@@ -1,4 +1,4 @@
-import type { Migrations } from '@agentpod/kit';
+import { createTenantMembershipTables, type Migrations } from '@agentpod/kit';
 import type { Kysely } from 'kysely';
 
 /** Migrations of the `pods` schema, applied in name order. The kit adds its own bookkeeping tables first. */
@@ -90,17 +90,7 @@ export const migrations: Migrations = {
         .addColumn('occurred_at', 'timestamptz', (c) => c.notNull())
         .addPrimaryKeyConstraint('pod_actions_pk', ['tenant_id', 'pod_id'])
         .execute();
-      await db.schema
-        .createTable('tenants')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .execute();
-      await db.schema
-        .createTable('tenant_members')
-        .addColumn('tenant_id', 'text', (c) => c.notNull())
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('role', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('tenant_members_pk', ['tenant_id', 'user_id'])
-        .execute();
+      await createTenantMembershipTables(db);
     },
   },
   '0003_container_health': {
