@@ -1,10 +1,10 @@
-import { AppError, type EventSchemas, type RequestMeta, systemActor } from '@agentpod/contracts';
+import { type EventSchemas, type RequestMeta, systemActor } from '@agentpod/contracts';
 import {
   AggregateRepository,
   type CommandOutcome,
-  ConcurrencyError,
   type Decision,
   type EventStore,
+  executeCommand,
   type ServiceRuntime,
 } from '@agentpod/kit';
 import type { PodsDb } from './db.ts';
@@ -38,13 +38,11 @@ export type PodsDeps = {
 };
 
 /**
- * Load → decide → append on one aggregate, with the service's clock, retried on a lost race with fresh state.
- * Unlike the kit's `executeCommand`, a lost race keeps the cached state: it is a prefix of the log, so the next
- * load reads only what the winner appended. Node aggregates take every placement of their node and grow without
- * bound; reloading one from its first event after each lost race made N concurrent creations cost O(N² × events).
- * Within this process the commands on one aggregate take turns, so only replicas race.
+ * The kit's load → decide → append (retried on a lost race, re-reading only what the winner appended), with the
+ * service's clock. Node aggregates take every placement of their node, so within this process the commands on
+ * one aggregate take turns: only replicas race.
  */
-export async function execute<S, ES extends EventSchemas>(
+export function execute<S, ES extends EventSchemas>(
   deps: PodsDeps,
   repository: AggregateRepository<S, ES>,
   aggregateId: string,
@@ -54,30 +52,7 @@ export async function execute<S, ES extends EventSchemas>(
 ): Promise<CommandOutcome<S>> {
   const { store, clock } = deps.runtime;
   const key = `${repository.definition.context}:${aggregateId}`;
-  return deps.lanes.run(key, async () => {
-    for (let attempt = 1; ; attempt++) {
-      const loaded = await repository.load(aggregateId);
-      const now = clock();
-      const decision = decide(loaded.state, now);
-      if (decision instanceof AppError) throw decision;
-      if (decision.length === 0) return { ...loaded, events: [] };
-      try {
-        const { stored } = await store.append(repository.definition.context, aggregateId, decision, {
-          expected: loaded.position,
-          meta,
-          now,
-        });
-        return { ...repository.applyAppended(aggregateId, loaded, stored), events: stored };
-      } catch (error) {
-        if (!(error instanceof ConcurrencyError)) throw error;
-        if (attempt >= attempts) {
-          throw new AppError('conflict', `${aggregateId} kept changing while this command ran; try again`, {
-            cause: error,
-          });
-        }
-      }
-    }
-  });
+  return deps.lanes.run(key, () => executeCommand({ store, repository, aggregateId, meta, decide, clock, attempts }));
 }
 
 /** Read-your-writes: waits until the read models hold every event these commands stored. */
