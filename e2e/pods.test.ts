@@ -505,7 +505,7 @@ describe('nodes, the agent and pods on real Docker, through the whole stack', ()
   );
 
   step(
-    '7. agent stopped: the node goes offline, a pod for it waits; the agent back: it runs, the others untouched',
+    '7. agent stopped: the node is unreachable, a pod for it waits; the agent back: it runs, the others untouched',
     async () => {
       for (const [tenant, pod] of [
         [ACME, 'web'],
@@ -516,10 +516,10 @@ describe('nodes, the agent and pods on real Docker, through the whole stack', ()
         story.runningBefore.set(info.Id, info.State.StartedAt);
       }
       assert.equal(await agent?.stop('SIGTERM'), 0);
-      await nodeUntil('offline');
+      await nodeUntil('unreachable');
       const list = await admin.run(['node', 'list', '--json']);
       exited(list, EXIT.ok);
-      assert.equal(list.json<{ nodes: NodeView[] }>().nodes.find((n) => n.id === story.nodeId)?.status, 'offline');
+      assert.equal(list.json<{ nodes: NodeView[] }>().nodes.find((n) => n.id === story.nodeId)?.status, 'unreachable');
 
       const created = await admin.run([
         ...['pod', 'create', `${ACME}/later`, '--image', TEST_IMAGES.node, '--port', String(TEST_APP_PORT)],
@@ -527,7 +527,7 @@ describe('nodes, the agent and pods on real Docker, through the whole stack', ()
       ]);
       exited(created, EXIT.ok);
       const later = created.json<Created>();
-      assert.deepEqual([later.status, later.message, later.nodeId], ['pending', 'node offline', story.nodeId]);
+      assert.deepEqual([later.status, later.message, later.nodeId], ['pending', 'node unreachable', story.nodeId]);
       story.laterPort = later.ports[0]?.hostPort ?? 0;
       // Nothing happens on the node meanwhile, and what ran runs on.
       assert.deepEqual(await containersOf(ACME, 'later'), []);

@@ -9,6 +9,8 @@ import { dispatch } from './requests/dispatch.ts';
 import { createLimiter } from './requests/limiter.ts';
 import { LogSessions } from './requests/log-sessions.ts';
 import { createOps } from './requests/ops.ts';
+import { PodLanes } from './requests/pod-lanes.ts';
+import { podSchedule } from './requests/schedule.ts';
 import type { ContainerRuntime } from './runtime/index.ts';
 
 export type AgentDeps = {
@@ -51,18 +53,22 @@ export function startAgent(deps: AgentDeps): RunningAgent {
   const runtime = withProbedHealth(deps.runtime, prober);
 
   const sessions = new LogSessions({ runtime, send, writable: () => connection.writable(), logger });
-  const handlers = createOps({ runtime, facts: deps.facts, followLogs: (session) => sessions.follow(session) });
+  const handlers = createOps({
+    runtime,
+    facts: deps.facts,
+    followLogs: (session) => sessions.follow(session),
+    onAdopted: () => pump?.requestInventory(),
+  });
+  // At most `concurrency` operations at once, and never two on one pod (see requests/schedule.ts).
+  const schedule = podSchedule({ runtime, limiter, lanes: new PodLanes() });
 
   const onFrame = (frame: GatewayFrame) => {
     switch (frame.t) {
       case 'req': {
         const epoch = connection.epoch;
-        void limiter
-          .run(() => dispatch(frame, handlers, logger))
-          .catch((error: unknown) =>
-            JSON.stringify({ ok: false, error: { code: 'unavailable', message: (error as Error).message } }),
-          )
-          .then((reply) => connection.reply(epoch, { t: 'res', id: frame.id, reply }));
+        void dispatch(frame, handlers, logger, schedule).then((reply) =>
+          connection.reply(epoch, { t: 'res', id: frame.id, reply }),
+        );
         return;
       }
       case 'session':

@@ -54,7 +54,13 @@ export async function deletePod(
 /** `docker run -d` arguments that ask for the container `template` describes, published on `hostPort`. */
 export function dockerRunArgs(
   template: Docker.ContainerInspectInfo,
-  options: { name: string; runId: string; hostPort: number },
+  options: {
+    name: string;
+    runId: string;
+    hostPort: number;
+    /** Docker's own restart policy (`always`), instead of the template's. */
+    restart?: string;
+  },
 ): string[] {
   const host = template.HostConfig;
   const args = ['run', '-d', '--name', options.name, '--label', `${BASELINE_LABEL}=${options.runId}`];
@@ -67,7 +73,8 @@ export function dockerRunArgs(
   for (const cap of host.CapAdd ?? []) args.push('--cap-add', cap);
   if (host.NetworkMode) args.push('--network', host.NetworkMode);
   if (host.IpcMode) args.push('--ipc', host.IpcMode);
-  if (host.RestartPolicy?.Name) args.push('--restart', host.RestartPolicy.Name);
+  const restart = options.restart ?? host.RestartPolicy?.Name;
+  if (restart) args.push('--restart', restart);
   if (host.LogConfig?.Type) {
     args.push('--log-driver', host.LogConfig.Type);
     for (const [key, value] of Object.entries(host.LogConfig.Config ?? {})) args.push('--log-opt', `${key}=${value}`);

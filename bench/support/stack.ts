@@ -80,7 +80,13 @@ async function whileUnavailable<T>(signal: AbortSignal, call: () => Promise<T>):
   return result as T;
 }
 
-export async function startStack({ defer, log, signal }: BenchContext): Promise<Stack> {
+/** What a benchmark may change about the stack; the defaults are `npm start`'s. */
+export type StackOptions = {
+  /** More environment for every process (AGENTPOD_RECONCILE_INTERVAL_MS…); AGENTPOD_* of the caller never leak. */
+  env?: Record<string, string>;
+};
+
+export async function startStack({ defer, log, signal }: BenchContext, options: StackOptions = {}): Promise<Stack> {
   for (const warning of await checkBuilt(repoRoot)) log(`warning: ${warning}`);
   await ensureTestImages();
   const runId = randomBytes(3).toString('hex');
@@ -132,6 +138,7 @@ export async function startStack({ defer, log, signal }: BenchContext): Promise<
     AGENTPOD_AGENT_LOCAL_JOIN: '1',
     AGENTPOD_AGENT_STATE_DIR: join(dir, 'agent'),
     AGENTPOD_DOCKER_SOCKET: view.socketPath,
+    ...options.env,
   };
   const processes: StackProcess[] = [];
   const launch = (name: string, main: string, args: string[] = []) => {

@@ -1,8 +1,11 @@
 import { BOOTSTRAP_HEADER, type RouteName, type TenantRole } from '@agentpod/contracts';
 import type { LightMyRequestResponse } from 'fastify';
+import { MATRIX_WEBHOOK_URL, type WebhookWorld, webhookWorld } from './alerts.ts';
 import type { Matrix } from './fixtures.ts';
 import { type PodWorld, podWorld } from './pods.ts';
 import type { Caller } from './policy.ts';
+import { reconcilerStandIn } from './reconciler.ts';
+import { cancelRunningRollouts, MATRIX_ROLLOUT_IMAGE, type RolloutWorld, rolloutWorld } from './rollouts.ts';
 import { BOOTSTRAP_SECRET, type Credential } from './world.ts';
 
 /*
@@ -36,11 +39,22 @@ export function createExamples(): Record<RouteName, Build> {
   let target: string | undefined;
   let targetRole: TenantRole = 'viewer';
   let world: PodWorld | undefined;
+  let hooks: WebhookWorld | undefined;
+  const webhooks = (m: Matrix) => {
+    hooks ??= webhookWorld(m);
+    return hooks;
+  };
+  const sharedHook = async (m: Matrix) => ({ tenant: 'acme', webhook: await webhooks(m).shared() });
   const pods = (m: Matrix) => {
     world ??= podWorld(m);
     return world;
   };
   const shared = async (m: Matrix) => ({ tenant: 'acme', pod: await pods(m).sharedPod() });
+  let upgrades: RolloutWorld | undefined;
+  const rollouts = (m: Matrix) => {
+    upgrades ??= rolloutWorld(m, pods(m));
+    return upgrades;
+  };
   return {
     requestMagicLink: async (m) => ({ body: { email: `${m.unique('nobody')}@example.test` } }),
 
@@ -190,6 +204,59 @@ export function createExamples(): Record<RouteName, Build> {
     rotatePodToken: async (m) => ({ params: await shared(m) }),
 
     podLogs: async (m) => ({ params: await shared(m), query: 'tail=5' }),
+
+    // Each caller upgrades a pod of its own: a pod is in at most one running rollout.
+    startTenantRollout: async (m) => ({
+      params: ACME,
+      body: { pods: [await pods(m).freshPod()], image: MATRIX_ROLLOUT_IMAGE },
+    }),
+
+    // Every running pod of every tenant: the shared pod at least (fresh pods have no container yet).
+    startRollout: async (m) => {
+      await pods(m).sharedPod();
+      await cancelRunningRollouts(m);
+      return { body: { all: true, image: MATRIX_ROLLOUT_IMAGE }, after: () => cancelRunningRollouts(m) };
+    },
+
+    listRollouts: async () => ({}),
+
+    getRollout: async (m) => ({ params: { rollout: await rollouts(m).shared() } }),
+
+    cancelRollout: async (m) => ({ params: { rollout: await rollouts(m).fresh() } }),
+
+    discoverContainers: async () => ({}),
+
+    // No agent runs in the matrix: a caller past the access check reaches acme's never-joined node, which answers
+    // `unavailable`; the refusals come before that.
+    adoptPod: async (m) => ({
+      params: { tenant: 'acme', pod: 'adopted' },
+      body: { container: 'legacy', node: (await pods(m).acmeNode()).node.name },
+      success: 503,
+    }),
+
+    listAlerts: async () => ({ query: 'state=firing' }),
+
+    listWebhooks: async () => ({ params: ACME }),
+
+    addWebhook: async () => ({ params: ACME, body: { url: MATRIX_WEBHOOK_URL, events: ['alert.fired'] } }),
+
+    removeWebhook: async (m) => ({ params: { tenant: 'acme', webhook: await webhooks(m).fresh() } }),
+
+    testWebhook: async (m) => ({ params: await sharedHook(m) }),
+
+    listWebhookDeliveries: async (m) => ({ params: await sharedHook(m), query: 'limit=5' }),
+
+    reconcilePlan: async (m) => {
+      reconcilerStandIn(m);
+      return { query: 'tenant=acme' };
+    },
+
+    reconcile: async (m) => {
+      reconcilerStandIn(m);
+      return { body: {} };
+    },
+
+    doctor: async () => ({}),
   };
 }
 

@@ -12,7 +12,7 @@ import type { Matrix } from './fixtures.ts';
 
 /*
  * Nodes and pods for the matrix's node and pod routes. No agent runs in the matrix, so its nodes never join:
- * they are offline and report no memory, which leaves placement on a named node unlimited. The one pod that
+ * they stay pending and report no memory, which leaves placement on a named node unlimited. The one pod that
  * reads and changes act on (acme/shared) gets what an agent would give it: an observed container (an inventory
  * in the AGENT stream, as the gateway records it for a node) and a stand-in answering the node's `logs` op.
  */

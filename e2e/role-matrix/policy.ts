@@ -70,6 +70,14 @@ export const SERVICE_RULES: Partial<Record<RouteName, { rule: AccessRule; why: s
     rule: { tenant: 'owner' },
     why: 'as for removing the node',
   },
+  getRollout: {
+    rule: { tenant: 'viewer' },
+    why: "a rollout is visible to the members of its tenant (platform admins for one across tenants); the matrix reads one of acme's",
+  },
+  cancelRollout: {
+    rule: { tenant: 'member' },
+    why: "as for starting one: members of its tenant; the matrix cancels acme's",
+  },
 };
 
 /** The answer class a caller must get: `ok` (the route's success), or the refusal's status. */

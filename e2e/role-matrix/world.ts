@@ -1,6 +1,7 @@
 import { BOOTSTRAP_HEADER, CSRF_HEADER, type TenantRole } from '@agentpod/contracts';
 import type { LocalLinkNotice } from '@agentpod/gateway';
 import { identityService } from '@agentpod/identity';
+import { monitorService } from '@agentpod/monitor';
 import { podsService } from '@agentpod/pods';
 import { tenantsService } from '@agentpod/tenants';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -8,8 +9,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { type Stack, startStack } from '../support/stack.ts';
 
 /*
- * The real identity, tenants and pods services on a private NATS and a fresh database, in local mode (no SMTP),
- * behind a real gateway. Sign-in and invitation links reach the test the way they reach an operator: printed by
+ * The real identity, tenants, pods and monitor services on a private NATS and a fresh database, in local mode (no
+ * SMTP), behind a real gateway. Sign-in and invitation links reach the test the way they reach an operator: printed by
  * the gateway (captured here through its `announce` option).
  */
 
@@ -54,7 +55,7 @@ const tokenOf = (link: string): string => {
 
 export async function startWorld(): Promise<World> {
   const stack: Stack = await startStack({
-    services: [identityService, tenantsService, podsService],
+    services: [identityService, tenantsService, podsService, monitorService],
     gateway: {
       bootstrapSecret: BOOTSTRAP_SECRET,
       // The matrix signs in dozens of times from one address; the limits themselves are tested elsewhere.

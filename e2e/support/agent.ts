@@ -52,10 +52,19 @@ export function agentCommand(host: AgentHost, args: readonly string[]): Promise<
 }
 
 export type RunningAgent = {
+  /** The agent's process id (the node process itself: tsx runs in it as a loader). */
+  pid: number;
   /** Everything it printed so far (its JSON log lines). */
   output(): string;
-  /** Resolves once its output matches `pattern`; rejects naming the output if it exits or `timeoutMs` pass. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once its output matches `pattern`; rejects naming the output if it exits or `timeoutMs` pass. With
+   * `from` (an `output().length` taken earlier), only what it printed since counts.
+   */
+  waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<void>;
+  /** Sends a signal and returns at once (SIGSTOP/SIGCONT to freeze and thaw it, SIGKILL to crash it). */
+  signal(signal: NodeJS.Signals): void;
+  /** Whether the process is still there (a stopped, frozen process is). */
+  running(): boolean;
   /** Sends `signal` and waits for the exit (SIGKILL after 10 s); the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
@@ -82,11 +91,16 @@ export function runAgent(host: AgentHost): RunningAgent {
   const running = () => child.exitCode === null && child.signalCode === null;
 
   return {
+    pid: child.pid ?? 0,
     output: () => output,
-    waitFor(pattern, timeoutMs = 30_000) {
+    signal: (signal) => {
+      if (running()) child.kill(signal);
+    },
+    running,
+    waitFor(pattern, timeoutMs = 30_000, from = 0) {
       return new Promise((resolve, reject) => {
         const check = () => {
-          if (pattern.test(output)) done(resolve);
+          if (pattern.test(output.slice(from))) done(resolve);
           else if (!running()) done(() => reject(new Error(`the agent exited before ${pattern}:\n${output}`)));
         };
         const timer = setTimeout(
@@ -103,7 +117,11 @@ export function runAgent(host: AgentHost): RunningAgent {
       });
     },
     async stop(signal = 'SIGTERM') {
-      if (running()) child.kill(signal);
+      if (running()) {
+        child.kill(signal);
+        // A frozen agent (SIGSTOP) acts on the signal only once it runs again.
+        child.kill('SIGCONT');
+      }
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       const code = await exited;
       clearTimeout(timer);

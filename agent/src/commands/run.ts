@@ -1,6 +1,7 @@
 import { AppError } from '@agentpod/contracts';
 import type { Logger } from '@agentpod/kit';
 import Docker from 'dockerode';
+import { AdoptionRegistry, registryFile } from '../adoption/registry.ts';
 import { type RunningAgent, startAgent } from '../agent.ts';
 import { agentSocketUrl } from '../connection/frames.ts';
 import type { Fetch } from '../credential/gateway-api.ts';
@@ -47,6 +48,8 @@ export async function runCommand(options: RunOptions): Promise<RunningAgent> {
   const runtime = new DockerRuntime(new Docker({ socketPath: config.AGENTPOD_DOCKER_SOCKET }), {
     pull: config.AGENTPOD_AGENT_PULL,
     nodeId: () => active.nodeId,
+    // The containers this node took over (`migrate adopt`), reported as their pods' from the first hello on.
+    adoptions: await AdoptionRegistry.open(registryFile(stateDir)),
   });
   return startAgent({
     runtime,

@@ -32,5 +32,8 @@ export function withProbedHealth(runtime: ContainerRuntime, prober: Pick<HealthP
     events: (options?: { since?: Date; signal?: AbortSignal }) => runtime.events(options),
     createVolume: (name: string, owner: { tenantId: string; podId: string }) => runtime.createVolume(name, owner),
     removeVolume: (name: string) => runtime.removeVolume(name),
+    discover: () => runtime.discover(),
+    describe: (ref: string) => runtime.describe(ref),
+    adopt: async (ref, owner) => withHealth(await runtime.adopt(ref, owner)),
   };
 }

@@ -2,6 +2,7 @@ import { type AgentOp, AgentOps, AppError, MAX_REQUEST_BYTES, type Reply } from 
 import { type Logger, parseRequest, toErrorBody } from '@agentpod/kit';
 import type { z } from 'zod';
 import type { OpHandlers } from './ops.ts';
+import { immediately, type Schedule } from './schedule.ts';
 
 const encoder = new TextEncoder();
 
@@ -12,12 +13,14 @@ export const MAX_REPLY_BYTES = MAX_REQUEST_BYTES;
 
 /**
  * Answers one `req` frame: the op by name, its body parsed like any kit request (`{ meta, data }`, the data by the
- * op's AgentOps input schema), run, and the kit `Reply` as JSON text. Never throws: every failure is a reply.
+ * op's AgentOps input schema), run when `schedule` says (the agent's: one operation per pod at a time), and the
+ * kit `Reply` as JSON text. Never throws: every failure is a reply.
  */
 export async function dispatch(
   request: { op: string; body: string },
   handlers: OpHandlers,
   logger: Logger,
+  schedule: Schedule = immediately,
 ): Promise<string> {
   let correlationId: string = crypto.randomUUID();
   let reply: Reply;
@@ -28,7 +31,8 @@ export async function dispatch(
     correlationId = parsed.meta.correlationId;
     // The op and its input were matched by name just above; TypeScript cannot follow that through a union.
     const handle = handlers[request.op] as (input: unknown) => Promise<unknown>;
-    reply = { ok: true, result: (await handle(parsed.data)) ?? null };
+    const result = await schedule(request.op, parsed.data, () => handle(parsed.data));
+    reply = { ok: true, result: result ?? null };
   } catch (error) {
     const body = toErrorBody(error, correlationId);
     if (body.code === 'internal') logger.error({ err: error, op: request.op, correlationId }, `${request.op} failed`);

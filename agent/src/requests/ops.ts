@@ -13,6 +13,11 @@ export type OpDeps = {
   runtime: ContainerRuntime;
   facts: () => Promise<NodeFacts>;
   followLogs: FollowLogs;
+  /**
+   * A container was adopted: no Docker event says so (a rename is not one the agent watches), so the agent sends
+   * a fresh inventory for the control plane to see it as its pod's.
+   */
+  onAdopted?: () => void;
 };
 
 /** Volumes AgentPod makes are named `agentpod-<tenant>_<pod>` (`volumeName`); no other volume is the agent's. */
@@ -23,9 +28,10 @@ export const MAX_LOG_REPLY_BYTES = 512 * 1024;
 
 /**
  * The agent's operations over the ContainerRuntime. Each is idempotent (the runtime's create returns the
- * existing container, stop/remove of a stopped/missing one succeed), so the control plane may retry any of them.
- * The agent acts only on AgentPod's own containers and volumes: a container without the `agentpod.pod` label or a
- * volume not named by `volumeName` is refused, whatever the request says.
+ * existing container, stop/remove of a stopped/missing one succeed, an adoption again answers the same), so the
+ * control plane may retry any of them. The agent acts only on AgentPod's own containers and volumes: a container
+ * without the `agentpod.pod` label (and not adopted) or a volume not named by `volumeName` is refused, whatever
+ * the request says. Containers that are not AgentPod's are only listed, described and adopted.
  */
 export function createOps(deps: OpDeps): OpHandlers {
   const { runtime } = deps;
@@ -45,6 +51,7 @@ export function createOps(deps: OpDeps): OpHandlers {
     inventory: async () => ({ containers: await runtime.list() }),
     createContainer: async ({ spec }) => {
       const created = await runtime.create(spec);
+      if (spec.adopt) deps.onAdopted?.();
       return { containerId: created.id, created: created.created };
     },
     startContainer: async ({ containerId }) => {
@@ -71,6 +78,17 @@ export function createOps(deps: OpDeps): OpHandlers {
     removeVolume: async ({ name }) => {
       await runtime.removeVolume(ownVolume(name));
       return {};
+    },
+    discoverContainers: async () => ({ containers: await runtime.discover() }),
+    describeContainer: async ({ containerId }) => {
+      const described = await runtime.describe(containerId);
+      if (!described) throw new AppError('not_found', `no container ${containerId} on this node`);
+      return described;
+    },
+    adoptContainer: async ({ containerId, tenantId, podId, generation }) => {
+      const adopted = await runtime.adopt(containerId, { tenantId, podId, generation });
+      deps.onAdopted?.();
+      return adopted;
     },
     logs: async ({ containerId, tail, sessionId }) => {
       if (!(await managed(containerId))) throw new AppError('not_found', `no such container: ${containerId}`);

@@ -66,7 +66,16 @@ export function toCreateOptions(
     OpenStdin: false,
     HostConfig: {
       PortBindings: bindings,
-      Mounts: spec.volume ? [{ Type: 'volume', Source: spec.volume.name, Target: spec.volume.mountPath }] : [],
+      Mounts: [
+        ...(spec.volume ? [{ Type: 'volume' as const, Source: spec.volume.name, Target: spec.volume.mountPath }] : []),
+        // What an adopted pod keeps (the runtime checked them against its adoption registry).
+        ...spec.keptMounts.map((mount) => ({
+          Type: mount.type,
+          Source: mount.source,
+          Target: mount.destination,
+          ReadOnly: mount.readOnly,
+        })),
+      ],
       Memory: spec.limits.memoryBytes,
       // Equal to Memory: no swap on top of the limit, so the limit is what the pod gets.
       MemorySwap: spec.limits.memoryBytes,

@@ -1,19 +1,31 @@
 import {
   AppError,
   assertSafe,
+  type ContainerDescription,
   type ContainerSpec,
   type ContainerSpecInput,
   ImageRef,
   invalidInput,
   PodLabels,
   podRef,
+  type UnmanagedContainer,
 } from '@agentpod/contracts';
 import type Docker from 'dockerode';
+import { type Adoptions, unknownMounts } from '../adoption/registry.ts';
 import { toCreateOptions } from './create-options.ts';
+import {
+  type AdoptionDeps,
+  adoptUnmanaged,
+  describeUnmanaged,
+  discoverUnmanaged,
+  rawInspect,
+} from './docker-adoption.ts';
 import { dockerError, statusOf } from './docker-errors.ts';
-import { toObserved } from './inventory.ts';
+import { ownerOf, toObserved } from './inventory.ts';
+import { mapLimited } from './limited.ts';
 import { jsonLines, LogDemuxer, toRuntimeEvent } from './streams.ts';
 import {
+  type AdoptionTarget,
   type ContainerRuntime,
   type CreateResult,
   type LogLine,
@@ -39,16 +51,20 @@ export type DockerRuntimeOptions = {
    * container on the engine (tests that own their engine).
    */
   nodeId?: () => string | undefined;
+  /**
+   * The containers this agent adopted (its state directory's registry): reported, watched and acted on like
+   * labelled ones of their pods. Unset: nothing is adopted, and `adopt` is unavailable.
+   */
+  adoptions?: Adoptions;
 };
-
-/** Inspects in flight at once when listing: enough to be quick, few enough not to queue up the engine. */
-const INSPECT_CONCURRENCY = 8;
 
 /** The ContainerRuntime over the Docker Engine API (dockerode); no CLI, no shell. */
 export class DockerRuntime implements ContainerRuntime {
   private readonly pull: 'missing' | 'never';
   private readonly pullTimeoutMs: number;
   private readonly nodeId: () => string | undefined;
+  private readonly adoptions: Adoptions | undefined;
+  private readonly adoption: AdoptionDeps;
 
   constructor(
     private readonly docker: Docker,
@@ -57,6 +73,8 @@ export class DockerRuntime implements ContainerRuntime {
     this.pull = options.pull ?? 'missing';
     this.pullTimeoutMs = options.pullTimeoutMs ?? 10 * 60_000;
     this.nodeId = options.nodeId ?? (() => undefined);
+    this.adoptions = options.adoptions;
+    this.adoption = { docker, adoptions: this.adoptions, nodeId: this.nodeId, inspect: (ref) => this.inspect(ref) };
   }
 
   /** Label filters for this node's AgentPod containers. */
@@ -123,6 +141,21 @@ export class DockerRuntime implements ContainerRuntime {
 
   async create(input: ContainerSpecInput): Promise<CreateResult> {
     const spec = assertSafe(input);
+    if (spec.adopt) {
+      const adopted = await this.adopt(spec.adopt.containerId, spec).catch((error: unknown) => {
+        // Gone (removed by hand since): the pod's container is made from its spec like any other.
+        if (error instanceof AppError && error.code === 'not_found') return null;
+        throw error;
+      });
+      if (adopted) return { id: adopted.id, name: adopted.name, created: false };
+    }
+    const unknown = unknownMounts(this.adoptions?.keptMounts(spec.tenantId, spec.podId) ?? [], spec.keptMounts);
+    if (unknown.length > 0)
+      throw new AppError(
+        'forbidden',
+        `refused: ${unknown.map((m) => `${m.source} → ${m.destination}`).join(', ')} was never mounted by a ` +
+          `container adopted for pod ${podRef(spec.tenantId, spec.podId)} on this node`,
+      );
     if (spec.volume) await this.createVolume(spec.volume.name, spec);
     const node = this.nodeId();
     const body = toCreateOptions(spec, node === undefined ? {} : { [PodLabels.node]: node });
@@ -190,39 +223,39 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async remove(ref: string, options: { volume?: boolean } = {}): Promise<void> {
-    const found = options.volume ? await this.inspect(ref) : null;
+    const adopting = (this.adoptions?.all().length ?? 0) > 0;
+    const found = options.volume || adopting ? await this.inspect(ref) : null;
+    const adopted = found ? this.adoptions?.get(found.id) : undefined;
     try {
-      // v: anonymous volumes an image declares (VOLUME) go with the container instead of piling up.
-      await this.docker.getContainer(ref).remove({ force: true, v: true });
+      // v: anonymous volumes an image declares (VOLUME) go with the container instead of piling up. Not for an
+      // adopted container: its anonymous volumes hold data its pod's next generations keep mounting.
+      await this.docker.getContainer(ref).remove({ force: true, v: !adopted });
     } catch (error) {
       if (statusOf(error) !== 404) throw dockerError(error, `remove ${ref}`);
     }
-    if (found?.volume) await this.removeVolume(found.volume);
+    if (adopted) await this.adoptions?.forget(adopted.containerId);
+    if (options.volume && found?.volume) await this.removeVolume(found.volume);
   }
 
   async inspect(ref: string): Promise<ObservedContainer | null> {
-    try {
-      return toObserved(await this.docker.getContainer(ref).inspect());
-    } catch (error) {
-      if (statusOf(error) === 404) return null;
-      throw dockerError(error, `inspect ${ref}`);
-    }
+    const info = await rawInspect(this.docker, ref);
+    return info ? toObserved(info, this.adoptions?.get(info.Id)) : null;
   }
 
   async list(): Promise<ObservedContainer[]> {
     const summaries = await this.docker
       .listContainers({ all: true, filters: { label: this.scope() } })
       .catch((error) => Promise.reject(dockerError(error, 'list containers')));
-    const observed: ObservedContainer[] = [];
-    const queue = summaries.map((summary) => summary.Id);
-    const worker = async () => {
-      for (let id = queue.shift(); id; id = queue.shift()) {
-        const container = await this.inspect(id); // null: removed since the list, so not in the inventory
-        if (container) observed.push(container);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(INSPECT_CONCURRENCY, queue.length) }, worker));
-    return observed.sort((a, b) => a.name.localeCompare(b.name));
+    const adopted = this.adoptions?.all() ?? [];
+    const ids = [...new Set([...summaries.map((summary) => summary.Id), ...adopted.map((a) => a.containerId)])];
+    const found = await mapLimited(ids, (id) => this.inspect(id));
+    // An adopted container removed while the agent was away is forgotten; one adopted for another node is not ours.
+    for (const adoption of adopted)
+      if (!found.some((container) => container?.id === adoption.containerId))
+        await this.adoptions?.forget(adoption.containerId);
+    return found
+      .filter((container): container is ObservedContainer => container !== null && this.owns(container))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async *logs(ref: string, options: LogOptions = {}): AsyncGenerator<LogLine> {
@@ -252,7 +285,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async *events(options: { since?: Date; signal?: AbortSignal } = {}): AsyncGenerator<RuntimeEvent> {
-    const filters = { type: ['container'], label: this.scope(), event: [...RUNTIME_EVENT_ACTIONS] };
+    // Adopted containers carry none of AgentPod's labels: with a registry, every container's events come and the
+    // ones of this node's AgentPod containers and adopted containers are kept here.
+    const filters = this.adoptions
+      ? { type: ['container'], event: [...RUNTIME_EVENT_ACTIONS] }
+      : { type: ['container'], label: this.scope(), event: [...RUNTIME_EVENT_ACTIONS] };
     const stream = await this.docker
       .getEvents({
         filters,
@@ -263,7 +300,14 @@ export class DockerRuntime implements ContainerRuntime {
     const lines = jsonLines(stream as AsyncIterable<Buffer>);
     yield* this.read(lines, options.signal, 'docker events', (raw: Record<string, unknown>) => {
       const event = toRuntimeEvent(raw);
-      return event ? [event] : [];
+      if (!event || !this.adoptions) return event ? [event] : [];
+      const adoption = this.adoptions.get(event.id);
+      if (!adoption) {
+        const labels = (raw as { Actor?: { Attributes?: Record<string, string> } }).Actor?.Attributes ?? {};
+        return this.owns({ labels }) ? [event] : [];
+      }
+      if (event.action === 'destroy') void this.adoptions.forget(event.id).catch(() => {});
+      return [{ ...event, ...ownerOf(adoption) }];
     });
   }
 
@@ -300,6 +344,18 @@ export class DockerRuntime implements ContainerRuntime {
     await this.docker
       .createVolume({ Name: name, Driver: 'local', Labels: labels })
       .catch((error) => Promise.reject(dockerError(error, `create volume ${name}`)));
+  }
+
+  discover(): Promise<UnmanagedContainer[]> {
+    return discoverUnmanaged(this.adoption);
+  }
+
+  describe(ref: string): Promise<ContainerDescription | null> {
+    return describeUnmanaged(this.adoption, ref);
+  }
+
+  adopt(ref: string, owner: AdoptionTarget): Promise<ObservedContainer> {
+    return adoptUnmanaged(this.adoption, ref, owner);
   }
 
   async removeVolume(name: string): Promise<void> {

@@ -1,5 +1,6 @@
-import { PodLabels } from '@agentpod/contracts';
+import { PodLabels, podRef } from '@agentpod/contracts';
 import type Docker from 'dockerode';
+import type { Adoption } from '../adoption/registry.ts';
 import type { ContainerState, ObservedContainer, ObservedPort } from './types.ts';
 
 /* Mapping Docker's inspect output to the agent's inventory. Pure. */
@@ -37,14 +38,36 @@ function portsOf(bindings: Docker.HostConfig['PortBindings']): ObservedPort[] {
   return ports.sort((a, b) => a.hostPort - b.hostPort);
 }
 
-export function toObserved(info: Docker.ContainerInspectInfo): ObservedContainer {
+/**
+ * An adopted container's labels as AgentPod reports them: its own, plus the `agentpod.*` ones it would carry had
+ * AgentPod created it for that pod and generation (Docker cannot add labels to an existing container).
+ */
+export function adoptedLabels(labels: Record<string, string> | undefined, adoption: Adoption): Record<string, string> {
+  return {
+    ...labels,
+    [PodLabels.pod]: podRef(adoption.tenantId, adoption.podId),
+    [PodLabels.tenant]: adoption.tenantId,
+    [PodLabels.generation]: String(adoption.generation),
+    ...(adoption.nodeId === null ? {} : { [PodLabels.node]: adoption.nodeId }),
+  };
+}
+
+/** The pod and generation an adopted container is reported under. */
+export const ownerOf = (adoption: Adoption) => ({
+  tenantId: adoption.tenantId,
+  podId: adoption.podId,
+  generation: adoption.generation,
+});
+
+/** `adoption`: the container is an adopted one and is reported as its pod's. */
+export function toObserved(info: Docker.ContainerInspectInfo, adoption?: Adoption): ObservedContainer {
   const state = info.State;
   const status = STATES.find((s) => s === state.Status) ?? 'dead';
   const finishedAt = time(state.FinishedAt);
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
-    ...labelsOf(info.Config.Labels),
+    ...labelsOf(adoption ? adoptedLabels(info.Config.Labels, adoption) : info.Config.Labels),
     image: info.Config.Image,
     imageId: info.Image,
     state: status,

@@ -1,4 +1,4 @@
-import type { ContainerSpecInput } from '@agentpod/contracts';
+import type { ContainerDescription, ContainerSpecInput, UnmanagedContainer } from '@agentpod/contracts';
 
 /*
  * What the agent needs from a container engine, and nothing more. The reconciler drives these operations from
@@ -69,6 +69,9 @@ export type RuntimeEvent = {
   time: string;
 };
 
+/** The pod and generation an adopted container becomes. */
+export type AdoptionTarget = { tenantId: string; podId: string; generation: number };
+
 export type CreateResult = { id: string; name: string /** false when it existed already */; created: boolean };
 
 export type RuntimeVersion = { version: string; apiVersion: string; os: string; arch: string; kernel: string };
@@ -99,7 +102,11 @@ export interface ContainerRuntime {
   hasImage(image: string): Promise<boolean>;
   /** Makes the image present, pulling it when allowed; `not_found` with the engine's words when it cannot. */
   ensureImage(image: string, options?: { signal?: AbortSignal }): Promise<void>;
-  /** Validates the spec (`assertSafe`), ensures its volume, creates the hardened container (not started). */
+  /**
+   * Validates the spec (`assertSafe`; kept mounts only as the pod's adopted containers had them), ensures its
+   * volume, creates the hardened container (not started). A spec with `adopt` takes that container over instead
+   * (as `adopt`), unless it is gone, when the container is created from the spec.
+   */
   create(spec: ContainerSpecInput): Promise<CreateResult>;
   start(ref: string): Promise<void>;
   /** SIGTERM, then SIGKILL after `timeoutSeconds` (default 10). */
@@ -115,6 +122,17 @@ export interface ContainerRuntime {
   /** Start/die/oom/kill/destroy of AgentPod-labelled containers until `signal` aborts or the engine goes away. */
   events(options?: { since?: Date; signal?: AbortSignal }): AsyncIterable<RuntimeEvent>;
   createVolume(name: string, owner: { tenantId: string; podId: string }): Promise<void>;
+  /** Containers that are not AgentPod's (no `agentpod.pod` label, not adopted), running or not. */
+  discover(): Promise<UnmanagedContainer[]>;
+  /** One such container in full, by id, id prefix or name; null when there is none; `conflict` when managed. */
+  describe(ref: string): Promise<ContainerDescription | null>;
+  /**
+   * Takes an unmanaged container over as the pod's generation without restarting it (recorded in the adoption
+   * registry, renamed to the generation's container name, Docker's restart policy set to `no`); the same call
+   * again answers the same. `not_found`, `conflict` (AgentPod's already, or another pod's), `forbidden` (it runs
+   * privileged, on the host's network…).
+   */
+  adopt(ref: string, owner: AdoptionTarget): Promise<ObservedContainer>;
   /** Succeeds when it is already gone; `conflict` while a container uses it. */
   removeVolume(name: string): Promise<void>;
 }

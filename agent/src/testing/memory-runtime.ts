@@ -1,6 +1,19 @@
-import { AppError, assertSafe, type ContainerSpecInput, containerName, PodLabels } from '@agentpod/contracts';
+import {
+  AppError,
+  assertSafe,
+  type ContainerDescription,
+  type ContainerMount,
+  type ContainerSpecInput,
+  containerName,
+  KeptMount,
+  PodLabels,
+  podRef,
+  type UnmanagedContainer,
+} from '@agentpod/contracts';
+import { AdoptionRegistry, unknownMounts } from '../adoption/registry.ts';
 import { podLabels } from '../runtime/create-options.ts';
 import type {
+  AdoptionTarget,
   ContainerRuntime,
   CreateResult,
   LogLine,
@@ -10,6 +23,7 @@ import type {
   RuntimeInfo,
   RuntimeVersion,
 } from '../runtime/index.ts';
+import { adoptedLabels } from '../runtime/inventory.ts';
 
 /*
  * A ContainerRuntime in memory, for tests of the agent's own logic (dispatch, framing, reconnects). It keeps the
@@ -21,6 +35,9 @@ export class MemoryRuntime implements ContainerRuntime {
   readonly containers = new Map<string, ObservedContainer>();
   readonly volumes = new Set<string>();
   readonly calls: string[] = [];
+  readonly adoptions = AdoptionRegistry.inMemory();
+  /** What `putUnmanaged` gave a container made by hand: its env and mounts. */
+  private readonly unmanaged = new Map<string, { env: Record<string, string>; mounts: ContainerMount[] }>();
   /** Lines `logs` yields for every container. */
   logLines: LogLine[] = [];
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
@@ -57,6 +74,12 @@ export class MemoryRuntime implements ContainerRuntime {
     const spec = assertSafe(input);
     const name = containerName(spec.tenantId, spec.podId, spec.generation);
     this.calls.push(`create ${name}`);
+    if (spec.adopt && this.find(spec.adopt.containerId)) {
+      const adopted = await this.adopt(spec.adopt.containerId, spec);
+      return { id: adopted.id, name, created: false };
+    }
+    if (unknownMounts(this.adoptions.keptMounts(spec.tenantId, spec.podId), spec.keptMounts).length > 0)
+      throw new AppError('forbidden', `refused: a kept mount no container adopted for the pod had`);
     const existing = this.find(name);
     if (existing) return { id: existing.id, name, created: false };
     if (spec.volume) this.volumes.add(spec.volume.name);
@@ -95,6 +118,106 @@ export class MemoryRuntime implements ContainerRuntime {
   /** Adds a container by hand (one AgentPod did not make, say). */
   put(container: ObservedContainer): void {
     this.containers.set(container.id, container);
+  }
+
+  /** A running container made without AgentPod (no labels), with its env and mounts. */
+  putUnmanaged(
+    id: string,
+    name: string,
+    extra: { env?: Record<string, string>; mounts?: ContainerMount[] } = {},
+  ): ObservedContainer {
+    const container: ObservedContainer = {
+      id,
+      name,
+      tenantId: '',
+      podId: '',
+      generation: 0,
+      image: 'agentpod-test/node:1',
+      imageId: 'sha256:memory',
+      state: 'running',
+      pid: 4343,
+      exitCode: null,
+      oomKilled: false,
+      error: null,
+      createdAt: new Date().toISOString(),
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      restartCount: 0,
+      ports: [],
+      health: null,
+      volume: null,
+      labels: {},
+    };
+    this.containers.set(id, container);
+    this.unmanaged.set(id, { env: extra.env ?? {}, mounts: extra.mounts ?? [] });
+    return container;
+  }
+
+  async discover(): Promise<UnmanagedContainer[]> {
+    return [...this.containers.values()]
+      .filter((c) => !this.owns(c))
+      .map((c) => this.toUnmanaged(c))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async describe(ref: string): Promise<ContainerDescription | null> {
+    const found = this.find(ref);
+    if (!found) return null;
+    if (this.owns(found)) throw new AppError('conflict', `container ${ref} is managed by AgentPod already`);
+    const env = this.unmanaged.get(found.id)?.env ?? {};
+    return {
+      container: this.toUnmanaged(found),
+      cmd: null,
+      entrypoint: null,
+      env,
+      restartPolicy: 'no',
+      limits: { memoryBytes: null, cpus: null, pids: null },
+      escalations: [],
+    };
+  }
+
+  async adopt(ref: string, owner: AdoptionTarget): Promise<ObservedContainer> {
+    this.calls.push(`adopt ${ref}`);
+    const container = this.get(ref);
+    const earlier = this.adoptions.get(container.id);
+    const pod = podRef(owner.tenantId, owner.podId);
+    if (earlier && (podRef(earlier.tenantId, earlier.podId) !== pod || earlier.generation !== owner.generation))
+      throw new AppError('conflict', `container ${ref} was adopted as another pod already`);
+    if (!earlier) {
+      if (this.owns(container)) throw new AppError('conflict', `container ${ref} is managed by AgentPod already`);
+      const mounts = (this.unmanaged.get(container.id)?.mounts ?? [])
+        .filter((m) => m.type === 'volume' || m.type === 'bind')
+        .map((m) => KeptMount.parse(m));
+      const adoption = {
+        containerId: container.id,
+        ...owner,
+        nodeId: null,
+        originalName: container.name,
+        adoptedAt: new Date().toISOString(),
+      };
+      await this.adoptions.record(adoption, mounts);
+      Object.assign(container, {
+        ...owner,
+        name: containerName(owner.tenantId, owner.podId, owner.generation),
+        labels: adoptedLabels(container.labels, adoption),
+      });
+    }
+    return structuredClone(container);
+  }
+
+  private toUnmanaged(c: ObservedContainer): UnmanagedContainer {
+    const extra = this.unmanaged.get(c.id);
+    return {
+      id: c.id,
+      name: c.name,
+      image: c.image,
+      state: c.state,
+      createdAt: c.createdAt,
+      startedAt: c.startedAt,
+      ports: c.ports,
+      mounts: extra?.mounts ?? [],
+      envKeys: Object.keys(extra?.env ?? {}),
+    };
   }
 
   async start(ref: string): Promise<void> {

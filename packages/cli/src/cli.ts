@@ -1,14 +1,20 @@
 import { type Command, commandHelp, type Dispatch, dispatch, groupHelp, parseCommandLine, usageError } from './args.ts';
 import { bootstrapCommand, replayCommand } from './commands/admin.ts';
+import { alertsCommands } from './commands/alerts.ts';
 import { auditCommand } from './commands/audit.ts';
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { eventsCommand } from './commands/events.ts';
+import { healthCommand } from './commands/health.ts';
 import { memberCommands } from './commands/member.ts';
+import { migrateCommands } from './commands/migrate.ts';
 import { nodeCommands } from './commands/node.ts';
 import { podCommands } from './commands/pod.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
 import { statusCommand } from './commands/status.ts';
 import { tenantCommands } from './commands/tenant.ts';
 import { tokenCommands } from './commands/token.ts';
+import { webhookCommands } from './commands/webhook.ts';
 import { createContext, type Io } from './context.ts';
 import type { CliEnv } from './env.ts';
 import { EXIT, Output } from './output.ts';
@@ -19,11 +25,17 @@ export const COMMANDS: readonly Command[] = [
   logoutCommand,
   whoamiCommand,
   statusCommand,
+  healthCommand,
+  doctorCommand,
   ...tenantCommands,
   ...memberCommands,
   ...tokenCommands,
   ...podCommands,
   ...nodeCommands,
+  ...migrateCommands,
+  ...alertsCommands,
+  ...webhookCommands,
+  reconcileCommand,
   auditCommand,
   eventsCommand,
   bootstrapCommand,

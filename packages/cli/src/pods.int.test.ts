@@ -173,8 +173,8 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
       body: { ...podView, status: 'pending', accessToken: ACCESS_TOKEN },
     }));
     const states: Partial<PodView>[] = [
-      { status: 'pending', message: 'node offline' },
-      { status: 'pending', message: 'node offline' },
+      { status: 'pending', message: 'node unreachable' },
+      { status: 'pending', message: 'node unreachable' },
       { status: 'creating' },
       { status: 'running' },
     ];
@@ -188,7 +188,7 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
     const progress = result.stderr.split('\n').filter((line) => line.startsWith('acme/web: '));
     assert.deepEqual(
       progress.map((line) => line.replace(/ \(\d+s\)$/, '')),
-      ['acme/web: pending: node offline', 'acme/web: creating', 'acme/web: running'],
+      ['acme/web: pending: node unreachable', 'acme/web: creating', 'acme/web: running'],
     );
     assert.deepEqual(JSON.parse(result.stdout), { ...podView, accessToken: ACCESS_TOKEN });
   });
@@ -205,13 +205,16 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
     assert.equal(failed.stdout, '');
     assert.match(failed.stderr, new RegExp(`agentpod: acme/web failed: ${message}\\n$`));
 
-    gateway.on(`GET ${POD}`, () => ({ status: 200, body: { ...podView, status: 'pending', message: 'node offline' } }));
+    gateway.on(`GET ${POD}`, () => ({
+      status: 200,
+      body: { ...podView, status: 'pending', message: 'node unreachable' },
+    }));
     const slow = await cli('pod', 'create', 'acme/web', '--image', 'nginx:1.27', '--wait', '--timeout', '1', '--json');
     assert.equal(slow.code, 1);
     assert.equal(JSON.parse(slow.stdout).error.code, 'timeout');
     assert.match(
       JSON.parse(slow.stdout).error.message,
-      /gave up waiting for acme\/web after 1s \(last: pending: node offline\)/,
+      /gave up waiting for acme\/web after 1s \(last: pending: node unreachable\)/,
     );
   });
 
@@ -249,7 +252,7 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
       status: 200,
       body: {
         pods: [
-          { ...podView, tenantId: 'globex', podId: 'api', status: 'pending', message: 'node offline', ports: [] },
+          { ...podView, tenantId: 'globex', podId: 'api', status: 'pending', message: 'node unreachable', ports: [] },
           { ...podView, restarts: 3 },
         ],
       },
@@ -260,7 +263,7 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
       result.stdout,
       /^acme\n {2}POD +STATUS +HEALTH +NODE +PORTS +RESTARTS +AGE\n {2}web +running +- +edge-1 +127\.0\.0\.1:20001→8080 +3 +\S+\n/,
     );
-    assert.match(result.stdout, /\nglobex\n {2}POD +STATUS.*\n {2}api +pending: node offline +- +edge-1 +- +0 /);
+    assert.match(result.stdout, /\nglobex\n {2}POD +STATUS.*\n {2}api +pending: node unreachable +- +edge-1 +- +0 /);
     await cli('pod', 'list', '--tenant', 'acme');
     assert.deepEqual(gateway.requests.at(-1)?.query, { tenant: 'acme' });
     const json = await cli('pod', 'list', '--json');
@@ -386,10 +389,10 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
     gateway.on(`GET ${POD}/logs`, (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       response.write(`${JSON.stringify({ stream: 'stdout', time: 't1', text: 'last words' })}\n`);
-      response.end(`${JSON.stringify({ error: { code: 'unavailable', message: 'the node went offline' } })}\n`);
+      response.end(`${JSON.stringify({ error: { code: 'unavailable', message: 'the node is unreachable' } })}\n`);
     });
     const broken = await cli('pod', 'logs', 'acme/web', '--follow');
-    assert.deepEqual(broken, { code: 1, stdout: 'last words\n', stderr: 'agentpod: the node went offline\n' });
+    assert.deepEqual(broken, { code: 1, stdout: 'last words\n', stderr: 'agentpod: the node is unreachable\n' });
   });
 
   test('node add prints the install command; --tenant registers a tenant node', async () => {

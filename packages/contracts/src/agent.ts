@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
-import { ContainerSpec } from './pods.ts';
+import { ContainerSpec, PodId } from './pods.ts';
+import { TenantId } from './tenants.ts';
 
 /*
  * The node agent's side of the system: what it observes (events of the AGENT stream, one aggregate per node at
@@ -39,6 +40,15 @@ export type ContainerState = z.infer<typeof ContainerState>;
 export const ProbeHealth = z.enum(['starting', 'healthy', 'unhealthy']);
 export type ProbeHealth = z.infer<typeof ProbeHealth>;
 
+/** A published port: `hostIp:hostPort` on the node → `containerPort/protocol` in the container. */
+export const ObservedPort = z.object({
+  containerPort: z.number().int(),
+  protocol: z.enum(['tcp', 'udp']),
+  hostIp: z.string(),
+  hostPort: z.number().int(),
+});
+export type ObservedPort = z.infer<typeof ObservedPort>;
+
 /** One AgentPod-labelled container as the node's engine sees it (the agent's inventory entry). */
 export const ObservedContainer = z.object({
   id: z.string().min(1).max(128),
@@ -59,14 +69,7 @@ export const ObservedContainer = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   restartCount: z.number().int().nonnegative(),
-  ports: z.array(
-    z.object({
-      containerPort: z.number().int(),
-      protocol: z.enum(['tcp', 'udp']),
-      hostIp: z.string(),
-      hostPort: z.number().int(),
-    }),
-  ),
+  ports: z.array(ObservedPort),
   /**
    * AgentPod's probe of the container's current run (`agentpod.health` label); null when it has no check or
    * does not run. The image's own Docker HEALTHCHECK is not reported.
@@ -76,6 +79,63 @@ export const ObservedContainer = z.object({
   labels: z.record(z.string(), z.string()),
 });
 export type ObservedContainer = z.infer<typeof ObservedContainer>;
+
+/** One mount of a container, as the engine reports it. */
+export const ContainerMount = z.object({
+  /** `volume`, `bind`, `tmpfs`… */
+  type: z.string().max(32),
+  /** The volume's name, or the host path of a bind; empty for a tmpfs. */
+  source: z.string().max(4_096),
+  destination: z.string().max(4_096),
+  readOnly: z.boolean(),
+});
+export type ContainerMount = z.infer<typeof ContainerMount>;
+
+/**
+ * A container on a node that AgentPod does not manage: no `agentpod.pod` label and not adopted (`migrate
+ * discover`). Its environment's values never leave the node in a listing: only their names.
+ */
+export const UnmanagedContainer = z.object({
+  id: z.string().min(1).max(128),
+  name: z.string().max(255),
+  image: z.string().max(512),
+  state: ContainerState,
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  /** As bound now: a port published on a random host port shows the one it got. */
+  ports: z.array(ObservedPort),
+  mounts: z.array(ContainerMount),
+  envKeys: z.array(z.string()),
+});
+export type UnmanagedContainer = z.infer<typeof UnmanagedContainer>;
+
+/**
+ * What runs in an unmanaged container, for the pods service to record as an adopted pod's desired state
+ * (`describeContainer`). Env values are here, for the pods service only (which stores them encrypted).
+ */
+export const ContainerDescription = z.object({
+  container: UnmanagedContainer,
+  /** Its argv when it differs from the image's default; null: the image's own. */
+  cmd: z.array(z.string()).nullable(),
+  /** Its entrypoint when it differs from the image's; null: the image's own (the only kind a pod can have). */
+  entrypoint: z.array(z.string()).nullable(),
+  /** The variables it was started with, but those the image itself sets to the same value. */
+  env: z.record(z.string(), z.string()),
+  /** Docker's restart policy: `no`, `always`, `unless-stopped` or `on-failure`. */
+  restartPolicy: z.string().max(32),
+  /** Docker's limits; null where it has none. */
+  limits: z.object({
+    memoryBytes: z.number().int().nullable(),
+    cpus: z.number().nullable(),
+    pids: z.number().int().nullable(),
+  }),
+  /**
+   * What AgentPod never runs, one sentence each: privileged mode, the host's namespaces, devices, added
+   * capabilities, the Docker socket. A container with any of these is not adopted.
+   */
+  escalations: z.array(z.string()),
+});
+export type ContainerDescription = z.infer<typeof ContainerDescription>;
 
 export const LogLine = z.object({
   stream: z.enum(['stdout', 'stderr']),
@@ -156,6 +216,29 @@ export const AgentOps = {
     output: empty,
   },
   removeVolume: { input: z.object({ name: z.string().min(1).max(255) }).strict(), output: empty },
+  /** Containers on the node AgentPod does not manage (env names only). */
+  discoverContainers: { input: empty, output: z.object({ containers: z.array(UnmanagedContainer) }) },
+  /** One unmanaged container in full (env values included), by id, id prefix or name; `conflict` if managed. */
+  describeContainer: { input: containerRef, output: ContainerDescription },
+  /**
+   * Takes an unmanaged container over without restarting it: recorded in the agent's adoption registry (from
+   * then on reported like a labelled container of the pod), renamed to the generation's container name, its
+   * Docker restart policy set to `no` (the reconciler heals). Again with the same pod: the same answer.
+   */
+  adoptContainer: {
+    input: containerRef
+      .extend({
+        tenantId: TenantId,
+        podId: PodId,
+        generation: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 31 - 1),
+      })
+      .strict(),
+    output: ObservedContainer,
+  },
   /**
    * The last `tail` lines. With `sessionId` the agent then keeps following and publishes each line as a
    * `LogStreamMessage` on `agent.<nodeId>.session.<sessionId>.out` until the container stops or a `close` arrives

@@ -1,10 +1,14 @@
 import { z } from 'zod';
+import { alertRoutes } from './alerts.ts';
 import { Email, Principal, TenantRole, TokenRole } from './auth.ts';
 import { EventEnvelope } from './envelope.ts';
 import { ErrorBody } from './errors.ts';
 import { ApiTokenId, ApiTokenView, Duration, UserId, UserView } from './identity.ts';
 import { AggregateId } from './ids.ts';
+import { migrateRoutes } from './migrate-routes.ts';
 import { nodeRoutes, podRoutes } from './pod-routes.ts';
+import { reconcilerRoutes } from './reconciler-routes.ts';
+import { rolloutRoutes } from './rollouts.ts';
 import { DisplayName, InvitationId, InvitationView, MemberView, TenantId, TenantView } from './tenants.ts';
 
 /*
@@ -302,6 +306,10 @@ export const routes = {
   },
   ...nodeRoutes,
   ...podRoutes,
+  ...migrateRoutes,
+  ...reconcilerRoutes,
+  ...rolloutRoutes,
+  ...alertRoutes,
 } satisfies Record<string, ApiRoute>;
 
 export type RouteName = keyof typeof routes;

@@ -86,14 +86,18 @@ export const NodeQueries = {
   getNode: z.object({ node: z.string().min(1).max(64) }).strict(),
 };
 
-export const NodeStatus = z.enum(['pending', 'online', 'offline', 'removed']);
+export const NodeStatus = z.enum(['pending', 'online', 'unreachable', 'removed']);
+export type NodeStatus = z.infer<typeof NodeStatus>;
 
 export const NodeView = z.object({
   id: NodeId,
   name: NodeName,
   /** The owning tenant; null for the platform pool. */
   tenantId: TenantId.nullable(),
-  /** pending: never joined; online: heartbeat within 3 intervals; offline: silent since `lastSeenAt`. */
+  /**
+   * pending: never joined; online: a heartbeat within the last 3 intervals (9 s); unreachable: its agent's socket
+   * closed, or no heartbeat for 3 intervals, since `lastSeenAt` (its pods are left as they are); removed.
+   */
   status: NodeStatus,
   lastSeenAt: z.string().nullable(),
   facts: NodeFacts.nullable(),

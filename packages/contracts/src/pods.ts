@@ -256,6 +256,25 @@ const labelKeyProblem = (key: string) =>
       ? 'is reserved: agentpod.* labels are set by the runtime'
       : undefined;
 
+/**
+ * A mount of a container AgentPod adopted (`adoptPod`): a named volume, or a host path (bind). Only adoption
+ * records them, from what the container was started with; every later generation of the pod mounts them again, so
+ * an upgrade never leaves the data behind. A create or update request cannot ask for one (`PodSpec` has no such
+ * field and host binds stay refused there), and the agent mounts only those it saw on a container it adopted for
+ * the same pod.
+ */
+export const KeptMount = z
+  .object({
+    type: z.enum(['volume', 'bind']),
+    /** The volume's name, or the absolute host path of a bind. */
+    source: z.string().min(1).max(4_096).refine(noNul, 'must not contain NUL'),
+    /** Where it is mounted inside the container. */
+    destination: MountPath,
+    readOnly: z.boolean().default(false),
+  })
+  .strict();
+export type KeptMount = z.infer<typeof KeptMount>;
+
 /** What the control plane sends an agent to create one container of one generation of a pod. */
 export const ContainerSpec = z
   .object({
@@ -288,11 +307,27 @@ export const ContainerSpec = z
     health: HealthCheck.optional(),
     /** Extra labels; `agentpod.*` are the runtime's own and are derived from tenantId, podId and generation. */
     labels: keyedRecord(labelKeyProblem, z.string().max(1_024)).default({}),
+    /** The mounts an adopted pod keeps (see `KeptMount`); empty for every pod AgentPod created itself. */
+    keptMounts: z.array(KeptMount).max(32).default([]),
+    /**
+     * Set only for the generation an adoption recorded: the agent takes this running container over (as
+     * `adoptContainer` does) instead of creating one, so a create that races the adoption never duplicates it.
+     */
+    adopt: z
+      .object({ containerId: z.string().min(1).max(128) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
     if (spec.volume && !spec.volume.name.startsWith(`agentpod-${spec.tenantId}_`))
       ctx.addIssue({ code: 'custom', path: ['volume', 'name'], message: 'must be a volume of the same tenant' });
+    const destinations = new Set(spec.volume ? [spec.volume.mountPath] : []);
+    for (const [i, mount] of spec.keptMounts.entries()) {
+      if (destinations.has(mount.destination))
+        ctx.addIssue({ code: 'custom', path: ['keptMounts', i], message: `${mount.destination} is mounted twice` });
+      destinations.add(mount.destination);
+    }
     const tcpPorts = spec.ports.filter((port) => port.protocol === 'tcp').map((port) => port.containerPort);
     // Probes go through a published host port, never the container's address: no such port, nothing to probe.
     if (spec.health && spec.health.port === undefined && tcpPorts.length === 0)

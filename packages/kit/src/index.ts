@@ -18,3 +18,5 @@ export * from './service.ts';
 export * from './streams.ts';
 export * from './telemetry.ts';
 export * from './tenant-memberships.ts';
+export * from './secrets/cipher.ts';
+export * from './secrets/key-source.ts';

@@ -174,10 +174,6 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
     onStop: (fn) => stopHooks.push(fn),
   };
 
-  runtime.serve(
-    healthSubject(definition.name),
-    handler(z.unknown(), async () => healthReport(runtime, started)),
-  );
   if (definition.database && definition.name !== 'gateway') {
     runtime.serve(
       commandSubject(definition.name, 'replay'),
@@ -191,6 +187,12 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
     );
   }
   await definition.register?.(runtime);
+  // Served last: a service that answers its health query has every handler in place (waiting for it is how the
+  // supervisor and the tests know the service is ready).
+  runtime.serve(
+    healthSubject(definition.name),
+    handler(z.unknown(), async () => healthReport(runtime, started)),
+  );
   for (const projector of projectors) projector.start();
   logger.info({ instanceId, version: AGENTPOD_VERSION }, `${definition.name} is ready`);
 

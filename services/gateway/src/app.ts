@@ -9,14 +9,20 @@ import { agentSocketRoutes } from './agent-socket/plugin.ts';
 import { AgentRelay } from './agent-socket/relay.ts';
 import { adminHandlers } from './api/admin-routes.ts';
 import { agentHandlers } from './api/agent-routes.ts';
+import { alertHandlers } from './api/alert-routes.ts';
 import { authHandlers } from './api/auth-routes.ts';
 import type { ApiDeps } from './api/context.ts';
+import { migrateHandlers } from './api/migrate-routes.ts';
 import { nodeHandlers } from './api/nodes-routes.ts';
 import { podHandlers } from './api/pods-routes.ts';
+import { reconcilerHandlers } from './api/reconciler-routes.ts';
 import { registerRoutes } from './api/registry.ts';
+import { rolloutHandlers } from './api/rollout-routes.ts';
+import { systemHandlers } from './api/system-routes.ts';
 import { tenantHandlers } from './api/tenant-routes.ts';
 import { tokenHandlers } from './api/token-routes.ts';
 import { sessionCookieName } from './auth/cookies.ts';
+import { consoleRoutes } from './console/plugin.ts';
 import { installErrorHandling, sendError, toHttpError } from './errors.ts';
 import { eventHandlers } from './events/route.ts';
 import { platformHealth } from './health.ts';
@@ -48,7 +54,12 @@ const apiRoutes =
       ...eventHandlers,
       ...nodeHandlers,
       ...podHandlers,
+      ...migrateHandlers,
       ...agentHandlers,
+      ...rolloutHandlers,
+      ...reconcilerHandlers,
+      ...systemHandlers,
+      ...alertHandlers,
     });
     const document = openApiDocument({
       publicUrl: deps.options.publicUrl,
@@ -136,5 +147,6 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   app.register(healthRoutes(deps));
   app.register(apiRoutes({ nc: deps.nc, logger: deps.logger, options, https, streams: new Set() }));
   app.register(pages);
+  app.register(consoleRoutes({ nc: deps.nc, logger: deps.logger, options, https, streams: new Set() }));
   return app;
 }

@@ -3,9 +3,10 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CSRF_COOKIE } from './auth/cookies.ts';
 
 /*
- * The two pages emailed links land on, until the console exists. The token travels in the URL fragment, which
- * the browser never sends to a server (so it is in no access log and no Referer); a static script reads it,
- * drops it from the address bar and history, and POSTs it. No inline script: the CSP allows only 'self'.
+ * The two pages emailed links land on; they send the browser on to the console (console/plugin.ts) at `/`. The
+ * token travels in the URL fragment, which the browser never sends to a server (so it is in no access log and no
+ * Referer); a static script reads it, drops it from the address bar and history, and POSTs it. No inline script:
+ * the CSP allows only 'self'.
  */
 
 const page = (title: string, action: 'redeem' | 'accept') => `<!doctype html>
@@ -58,19 +59,11 @@ const script = `(() => {
 })();
 `;
 
-const home = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>AgentPod</title></head>
-<body><h1>AgentPod</h1><p>The web console is not part of this version yet; use the <code>agentpod</code> CLI.</p></body>
-</html>
-`;
-
 export const pages: FastifyPluginAsync = async (app) => {
   const html = (body: string) => (_request: unknown, reply: FastifyReply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
   app.get('/auth/callback', html(page('Signing in', 'redeem')));
   app.get('/invitations/accept', html(page('Accepting the invitation', 'accept')));
-  app.get('/', html(home));
   app.get('/pages/link.js', (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(script),
   );

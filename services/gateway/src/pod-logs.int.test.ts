@@ -167,14 +167,14 @@ describe('pod logs: the last lines from the agent, or an NDJSON relay of its log
     }
   });
 
-  test('a node whose agent is not connected: 503 saying the node is offline', async () => {
+  test('a node whose agent is not connected: 503 saying the node is unreachable', async () => {
     agent?.unsubscribe();
     await world.nc.flush();
     try {
       for (const url of [LOGS, `${LOGS}?follow=true`]) {
         const response = await world.app.inject({ method: 'GET', url, headers: VIEWER });
         assert.equal(response.statusCode, 503, response.body);
-        assert.match(response.json().error.message, new RegExp(`node ${NODE_ID} is offline`));
+        assert.match(response.json().error.message, new RegExp(`node ${NODE_ID} is unreachable`));
       }
     } finally {
       startAgent();

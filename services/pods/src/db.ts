@@ -59,6 +59,8 @@ export type PodsTable = {
   updated_at: Timestamp;
   deleted_at: Timestamp | null;
   keep_volume: boolean;
+  /** The generation the pod was created with: what counts as this pod's history (a name can be used again). */
+  first_generation: ColumnType<number, number | undefined, number>;
 };
 
 /** From AGENT: every AgentPod container as last observed, and how often it came back after its process ended. */
@@ -104,6 +106,35 @@ export type PodActionsTable = {
   occurred_at: Timestamp;
 };
 
+/** From RECONCILER: successful recoveries (crash and health restarts) per pod and generation. */
+export type PodRecoveriesTable = {
+  tenant_id: string;
+  pod_id: string;
+  generation: number;
+  recoveries: number;
+};
+
+/** From RECONCILER: pods marked failing (PodFailing) and not recovered since (PodRecovered deletes the row). */
+export type PodFailingTable = {
+  tenant_id: string;
+  pod_id: string;
+  generation: number;
+  reason: string;
+  failures: number;
+  summary: string;
+  since: Timestamp;
+};
+
+/** From PODS rollout events: each rollout's folded state (jsonb), with what lists filter on beside it. */
+export type RolloutsTable = {
+  id: string;
+  tenant_id: string | null;
+  status: string;
+  state: Json<unknown>;
+  started_at: Timestamp;
+  updated_at: Timestamp;
+};
+
 /** From TENANTS: which tenants exist and who holds which role there. */
 export type TenantsTable = { id: string };
 export type TenantMembersTable = { tenant_id: string; user_id: string; role: 'viewer' | 'member' | 'admin' | 'owner' };
@@ -116,6 +147,9 @@ export type PodsDb = {
   containers: ContainersTable;
   container_health: ContainerHealthTable;
   pod_actions: PodActionsTable;
+  pod_recoveries: PodRecoveriesTable;
+  pod_failing: PodFailingTable;
+  rollouts: RolloutsTable;
   tenants: TenantsTable;
   tenant_members: TenantMembersTable;
 };

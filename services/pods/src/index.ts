@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '@agentpod/kit';
+import { loadKeyring } from '@agentpod/kit';
 import { membershipProjection } from './access/membership-projection.ts';
 import type { PodsDb } from './db.ts';
 import { createRepositories, type PodsDeps } from './deps.ts';
@@ -14,7 +15,10 @@ import { registerPodQueries } from './pod/query-handlers.ts';
 import { podActionsProjection } from './pod/read-model/actions-projection.ts';
 import { containersProjection } from './pod/read-model/containers-projection.ts';
 import { podsProjection } from './pod/read-model/projection.ts';
-import { loadKeyring } from './secrets/key-source.ts';
+import { withRollouts } from './rollout/deps.ts';
+import { registerRolloutHandlers } from './rollout/handlers.ts';
+import { rolloutsProjection } from './rollout/read-model/projection.ts';
+import { startRolloutRunner } from './rollout/runner.ts';
 
 export type { PodsDb } from './db.ts';
 export { PodsEnv } from './env.ts';
@@ -23,6 +27,7 @@ export { PodsEnv } from './env.ts';
  * The pods service: the node registry (placement, host ports, capacity) and pods (spec, secrets encrypted at
  * rest, access tokens, desired state). It owns the PostgreSQL schema `pods`, appends to `PODS`, and reads `AGENT`
  * (node facts, observed containers), `RECONCILER` (action outcomes) and `TENANTS` (its own copy of memberships).
+ * It also carries out rolling upgrades (rollout/), so one goes on when the client that started it is gone.
  */
 export const podsService: ServiceDefinition<PodsDb, typeof PodsEnv> = {
   name: 'pods',
@@ -35,6 +40,7 @@ export const podsService: ServiceDefinition<PodsDb, typeof PodsEnv> = {
     containersProjection,
     podActionsProjection,
     membershipProjection,
+    rolloutsProjection,
   ],
   env: PodsEnv,
   async register(runtime) {
@@ -56,5 +62,10 @@ export const podsService: ServiceDefinition<PodsDb, typeof PodsEnv> = {
     registerNodeHandlers(deps);
     registerPodCommands(deps);
     registerPodQueries(deps);
+    const rollouts = withRollouts(deps);
+    registerRolloutHandlers(rollouts);
+    // Runs until the service stops; one replica leads, the others take over when it goes.
+    const runner = startRolloutRunner(rollouts);
+    runtime.onStop(() => runner.stop());
   },
 };

@@ -111,4 +111,43 @@ export const migrations: Migrations = {
       await db.schema.createIndex('container_health_by_node').on('container_health').column('node_id').execute();
     },
   },
+  /* Issue 5: recoveries and failing pods (RECONCILER), the generation a pod began with, rollouts. */
+  '0004_recovery_and_rollouts': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('pods')
+        .addColumn('first_generation', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .createTable('pod_recoveries')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('pod_id', 'text', (c) => c.notNull())
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .addColumn('recoveries', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pod_recoveries_pk', ['tenant_id', 'pod_id', 'generation'])
+        .execute();
+      await db.schema
+        .createTable('pod_failing')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('pod_id', 'text', (c) => c.notNull())
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('since', 'timestamptz', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pod_failing_pk', ['tenant_id', 'pod_id'])
+        .execute();
+      await db.schema
+        .createTable('rollouts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('state', 'jsonb', (c) => c.notNull())
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('rollouts_by_status').on('rollouts').column('status').execute();
+      await db.schema.createIndex('rollouts_by_tenant').on('rollouts').column('tenant_id').execute();
+    },
+  },
 };

@@ -2,6 +2,7 @@ import type { ColumnType, RawBuilder } from 'kysely';
 
 /** A timestamptz column: read as a Date, written as an ISO string (always an event's `occurredAt`). */
 type Timestamp = ColumnType<Date, string, string>;
+type NullableTimestamp = ColumnType<Date | null, string | null, string | null>;
 type Jsonb<T> = ColumnType<T, RawBuilder<unknown>, RawBuilder<unknown>>;
 
 /*
@@ -38,22 +39,41 @@ export type ObservedContainersTable = {
   generation: number;
   state: string;
   exit_code: number | null;
+  /** The current (or last) run's start and the last run's end, by the node's clock (ObservedContainer's). */
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  /** The agent's probe verdict on the current run ('starting' | 'healthy' | 'unhealthy'); null: no check, not running. */
+  health: string | null;
+  /** The last failed probe's reason, kept while the verdict on the same run stands. */
+  health_error: string | null;
   container: Jsonb<unknown>;
   observed_at: Timestamp;
 };
 
-/** What the reconciler last did to each pod (RECONCILER): the planner's history input. */
+/**
+ * What the reconciler last did to each pod (RECONCILER): the planner's history input. The `last_*` columns are
+ * null for a pod only marked failing or recovered (no action recorded yet).
+ */
 export type PodHistoryTable = {
   tenant_id: string;
   pod_id: string;
   node_id: string;
-  last_action: string;
-  last_generation: number;
-  last_ok: boolean;
+  last_action: string | null;
+  last_generation: number | null;
+  last_ok: boolean | null;
   last_error: Jsonb<unknown> | null;
-  last_at: Timestamp;
+  last_at: NullableTimestamp;
+  /** Whether the last action was a recovery. */
+  last_recovery: boolean;
   /** Failed actions in a row; 0 after a success. */
   failures: number;
+  /** The streak's latest recovery (reason, attempt, time), until PodRecovered. */
+  recovery_reason: string | null;
+  recovery_attempt: number | null;
+  recovery_at: NullableTimestamp;
+  /** Set by PodFailing, cleared by PodRecovered. */
+  failing_generation: number | null;
+  failing_since: NullableTimestamp;
   restart_honoured: string | null;
   removal_done: string | null;
 };

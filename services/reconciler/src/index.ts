@@ -5,15 +5,18 @@ import type { ReconcilerDb } from './db.ts';
 import { desiredProjection } from './desired/projection.ts';
 import { ReconcilerEnv } from './env.ts';
 import { historyProjection } from './history/projection.ts';
+import { answerPassRequests } from './loop/pass-requests.ts';
+import { policyOf } from './loop/plan-pass.ts';
 import { ReconcileLoop } from './loop/reconcile-loop.ts';
 import { migrations } from './migrations.ts';
 import { NodeLiveness } from './observed/liveness.ts';
 import { observedProjection } from './observed/projection.ts';
-import { registerPlanQuery } from './query.ts';
+import { registerQueries } from './query.ts';
 
 /**
  * The reconciler service: desired state (PODS) against observed state (AGENT, heartbeats), actions sent to agents,
- * outcomes recorded in RECONCILER. It owns the PostgreSQL schema `reconciler`. See README.md.
+ * outcomes recorded in RECONCILER. Replicas split the pods into shards (one advisory lock each). It owns the
+ * PostgreSQL schema `reconciler`. See README.md.
  */
 export const reconcilerService: ServiceDefinition<ReconcilerDb, typeof ReconcilerEnv> = {
   name: 'reconciler',
@@ -34,12 +37,17 @@ export const reconcilerService: ServiceDefinition<ReconcilerDb, typeof Reconcile
       logger,
       clock,
       intervalMs: runtime.config.AGENTPOD_RECONCILE_INTERVAL_MS,
+      policy: policyOf(runtime.config),
+      instanceId: runtime.instanceId,
+      shardCount: runtime.config.AGENTPOD_RECONCILE_SHARDS,
       caughtUp: runtime.caughtUp,
     });
     const heartbeats = liveness.listen(nc, logger);
     const changes = await sql.listen(CHANGES_CHANNEL, () => loop.poke());
-    registerPlanQuery(runtime, liveness);
+    registerQueries(runtime, { liveness, loop });
+    const passRequests = answerPassRequests(nc, () => loop.passNow(), logger);
     runtime.onStop(async () => {
+      passRequests.unsubscribe();
       await loop.stop();
       heartbeats.unsubscribe();
       await changes.unlisten().catch(() => {});

@@ -1,5 +1,5 @@
 import type { Migrations } from '@agentpod/kit';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 /** Migrations of the `reconciler` schema, applied in name order. The kit adds its own bookkeeping tables first. */
 export const migrations: Migrations = {
@@ -55,6 +55,37 @@ export const migrations: Migrations = {
         .addColumn('restart_honoured', 'text')
         .addColumn('removal_done', 'text')
         .addPrimaryKeyConstraint('pod_history_pk', ['tenant_id', 'pod_id'])
+        .execute();
+    },
+  },
+  /** Issue 5: run times and probe verdicts of containers; the crash streak and the failing mark of pods. */
+  '0002_runs_health_streaks': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('observed_containers')
+        .addColumn('started_at', 'timestamptz')
+        .addColumn('finished_at', 'timestamptz')
+        .addColumn('health', 'text')
+        .addColumn('health_error', 'text')
+        .execute();
+      // Rows from before: their run times and verdict are in the stored container already.
+      await sql`update observed_containers set
+          started_at = (container->>'startedAt')::timestamptz,
+          finished_at = (container->>'finishedAt')::timestamptz,
+          health = container->>'health'`.execute(db);
+      for (const column of ['last_action', 'last_generation', 'last_ok', 'last_at'])
+        await db.schema
+          .alterTable('pod_history')
+          .alterColumn(column, (c) => c.dropNotNull())
+          .execute();
+      await db.schema
+        .alterTable('pod_history')
+        .addColumn('last_recovery', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('recovery_reason', 'text')
+        .addColumn('recovery_attempt', 'integer')
+        .addColumn('recovery_at', 'timestamptz')
+        .addColumn('failing_generation', 'integer')
+        .addColumn('failing_since', 'timestamptz')
         .execute();
     },
   },

@@ -1,11 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { agentSubjects, PodSpec, type Principal, querySubject } from '@agentpod/contracts';
-import { ensureTestImages, TEST_IMAGES } from '@agentpod/kit/testing';
+import {
+  agentSubjects,
+  HealthCheck,
+  type ObservedContainer,
+  PodSpec,
+  type Principal,
+  querySubject,
+} from '@agentpod/contracts';
+import { ensureTestImages, TEST_APP_PORT, TEST_IMAGES } from '@agentpod/kit/testing';
 import type { Subscription } from '@nats-io/nats-core';
 import type { PlanResult } from './query.ts';
 import type { EmulatedAgent } from './testing/emulated-agent.testing.ts';
-import { eventually, nodeIdFor, podVolume, type Stack, startStack } from './testing/stack.testing.ts';
+import {
+  BACKOFF_BASE_MS,
+  BACKOFF_CAP_MS,
+  eventually,
+  nodeIdFor,
+  podVolume,
+  type Stack,
+  startStack,
+} from './testing/stack.testing.ts';
 
 /*
  * The reconciler against real Docker: pod events appended to PODS as the pods service would, agents emulated as
@@ -33,6 +48,37 @@ describe('reconciler: desired pods become containers on real Docker', () => {
   const onlyContainer = async (podId: string, matches: (c: Awaited<ReturnType<typeof containersOf>>[0]) => boolean) => {
     const found = await containersOf(podId);
     return found.length === 1 && found[0] && matches(found[0]) ? found[0] : undefined;
+  };
+  /** The pod's recorded recoveries (successful starts and restarts that healed it), in order. */
+  const recoveries = async (podId: string) =>
+    (await stack.outcomes(podId))
+      .filter((o) => o.type === 'PodActionSucceeded' && o.data.recovery)
+      .map((o) => ({ action: o.data.action, recovery: o.data.recovery }));
+  /**
+   * For each run of a container after its first, the milliseconds from the previous run's end to its start, by
+   * Docker's own times as the node reported them (every observation says its run's start and an end: its own,
+   * or the previous run's while it runs).
+   */
+  const runGaps = async (containerId: string) => {
+    const ends = new Map<string, number>();
+    const previousEnds = new Map<string, number>();
+    for (const { envelope } of await stack.store.read('agent', nodeA)) {
+      const data = envelope.data as { container?: ObservedContainer | null; containers?: ObservedContainer[] };
+      for (const c of [...(data.containers ?? []), ...(data.container ? [data.container] : [])]) {
+        if (c.id !== containerId || !c.startedAt || !c.finishedAt) continue;
+        const [started, finished] = [Date.parse(c.startedAt), Date.parse(c.finishedAt)];
+        if (finished >= started) ends.set(c.startedAt, finished);
+        else previousEnds.set(c.startedAt, finished);
+      }
+    }
+    const starts = [...new Set([...ends.keys(), ...previousEnds.keys()])].sort((a, b) => Date.parse(a) - Date.parse(b));
+    const gaps: number[] = [];
+    for (const [i, start] of starts.entries()) {
+      const previous = starts[i - 1];
+      const end = previousEnds.get(start) ?? (previous === undefined ? undefined : ends.get(previous));
+      if (i > 0 && end !== undefined) gaps.push(Date.parse(start) - end);
+    }
+    return gaps;
   };
   const volumeExists = (name: string) =>
     stack.docker
@@ -84,7 +130,15 @@ describe('reconciler: desired pods become containers on real Docker', () => {
     });
     assert.deepEqual(outcomes.at(0), {
       type: 'PodActionSucceeded',
-      data: { tenantId, podId: 'web', nodeId: nodeA, generation: 1, action: 'create', containerId: running.id },
+      data: {
+        tenantId,
+        podId: 'web',
+        nodeId: nodeA,
+        generation: 1,
+        action: 'create',
+        containerId: running.id,
+        recovery: null,
+      },
     });
   });
 
@@ -97,13 +151,164 @@ describe('reconciler: desired pods become containers on real Docker', () => {
     assert.equal(after.id, before.id);
   });
 
-  test('killed from outside, its container is started again', async () => {
+  test('a kill -9 of its main process from the host: running again with a new pid, a first recovery', async () => {
     const before = await eventually('web running', () => onlyContainer('web', (c) => c.state === 'running'));
+    assert.ok(before.pid, 'a running container has a host pid');
+    const recoveriesBefore = (await recoveries('web')).length;
+    process.kill(before.pid, 'SIGKILL');
+    const healed = await eventually('web running again', () =>
+      onlyContainer('web', (c) => c.state === 'running' && c.pid !== before.pid),
+    );
+    assert.equal(healed.id, before.id);
+    const recorded = await eventually('the recovery recorded', async () => {
+      const found = await recoveries('web');
+      return found.length > recoveriesBefore && found;
+    });
+    assert.deepEqual(recorded.at(-1)?.recovery, { reason: 'crash', attempt: 1 });
+  });
+
+  test('killed from outside (docker kill), its container is started again as a crash recovery', async () => {
+    const before = await eventually('web running', () => onlyContainer('web', (c) => c.state === 'running'));
+    const recoveriesBefore = (await recoveries('web')).length;
     await stack.docker.getContainer(before.id).kill();
     const healed = await eventually('web started again', () =>
       onlyContainer('web', (c) => c.state === 'running' && c.startedAt !== before.startedAt),
     );
     assert.equal(healed.id, before.id);
+    const recorded = await eventually('the recovery recorded', async () => {
+      const found = await recoveries('web');
+      return found.length > recoveriesBefore && found;
+    });
+    // Soon after the previous crash: the streak goes on (attempt 2, after the base delay).
+    assert.deepEqual(recorded.at(-1)?.recovery, { reason: 'crash', attempt: 2 });
+  });
+
+  test('a process that exits at once: recoveries with growing gaps, failing after 3, marked once', async () => {
+    try {
+      await stack.podEvent('loop', {
+        type: 'PodCreated',
+        data: {
+          tenantId,
+          podId: 'loop',
+          nodeId: nodeA,
+          spec: spec(TEST_IMAGES.node, { EXIT_AT_START: '1' }),
+          secrets: {},
+          ports: [],
+          volumeName: podVolume(tenantId, 'loop'),
+          accessToken: ACCESS_TOKEN,
+          generation: 1,
+        },
+      });
+      const made = await eventually(
+        'five recoveries',
+        async () => {
+          const found = await recoveries('loop');
+          return found.length >= 5 && found;
+        },
+        60_000,
+      );
+      assert.deepEqual(
+        made.slice(0, 5).map((r) => r.recovery),
+        [1, 2, 3, 4, 5].map((attempt) => ({ reason: 'crash', attempt })),
+      );
+      const events = await stack.outcomes('loop');
+      const failing = events.filter((e) => e.type === 'PodFailing');
+      assert.equal(failing.length, 1, 'marked failing once');
+      assert.deepEqual(
+        { ...failing[0]?.data, summary: undefined },
+        {
+          tenantId,
+          podId: 'loop',
+          nodeId: nodeA,
+          generation: 1,
+          reason: 'crash-loop',
+          failures: 3,
+          exitCode: 1,
+          lastError: null,
+          summary: undefined,
+        },
+      );
+      assert.match(String(failing[0]?.data.summary), /^exited with code 1 4 times in a row; next try (now|in .+)$/);
+      // The mark came after the 3rd recovery and before the 4th.
+      const order = events.map((e) =>
+        e.type === 'PodFailing'
+          ? 'failing'
+          : String(e.data.recovery && (e.data.recovery as { attempt: number }).attempt),
+      );
+      assert.ok(
+        order.indexOf('failing') > order.indexOf('3') && order.indexOf('failing') < order.indexOf('4'),
+        order.join(),
+      );
+      // Each run began at least its backoff after the previous one ended (Docker's own times of the runs).
+      const containerId = String(events.find((e) => e.type === 'PodActionSucceeded')?.data.containerId);
+      const gaps = await runGaps(containerId);
+      assert.ok(gaps.length >= 4, `runs seen: ${gaps.length}`);
+      for (const [i, gap] of gaps.entries()) {
+        const attempt = i + 1;
+        const backoff = attempt === 1 ? 0 : Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 2));
+        // 1 ms: PostgreSQL keeps Docker's nanosecond times to the microsecond (rounding), the test reads them to the ms.
+        assert.ok(
+          gap >= backoff - 1,
+          `recovery ${attempt} started ${gap} ms after the crash, before its ${backoff} ms`,
+        );
+      }
+    } finally {
+      await stack.podEvent('loop', { type: 'PodDeleted', data: { keepVolume: false } });
+    }
+    await eventually('loop removed', async () => (await containersOf('loop')).length === 0);
+    const after = await stack.outcomes('loop');
+    assert.equal(after.filter((e) => e.type === 'PodFailing').length, 1, 'never marked failing twice');
+    assert.ok(
+      after.some((e) => e.type === 'PodRecovered'),
+      'the failing mark is lifted once the pod is deleted',
+    );
+  });
+
+  test('a failing health check: the container is restarted for being unhealthy', async () => {
+    try {
+      await stack.podEvent('sick', {
+        type: 'PodCreated',
+        data: {
+          tenantId,
+          podId: 'sick',
+          nodeId: nodeA,
+          spec: {
+            ...spec(TEST_IMAGES.node, { HEALTH_FAIL_AFTER_SECONDS: '3' }),
+            ports: [{ containerPort: TEST_APP_PORT, protocol: 'tcp', public: false }],
+            health: HealthCheck.parse({
+              type: 'http',
+              path: '/healthz',
+              intervalSeconds: 1,
+              failureThreshold: 1,
+              startGraceSeconds: 2,
+            }),
+          },
+          secrets: {},
+          ports: [],
+          volumeName: podVolume(tenantId, 'sick'),
+          accessToken: ACCESS_TOKEN,
+          generation: 1,
+        },
+      });
+      const first = await eventually('sick running', () => onlyContainer('sick', (c) => c.state === 'running'));
+      const [restart] = await eventually('an unhealthy restart recorded', async () => {
+        const found = (await recoveries('sick')).filter((r) => r.action === 'restart');
+        return found.length > 0 && found;
+      });
+      assert.deepEqual(restart?.recovery, { reason: 'unhealthy', attempt: 1 });
+      const again = await eventually('sick restarted', () =>
+        onlyContainer('sick', (c) => c.state === 'running' && c.startedAt !== first.startedAt),
+      );
+      assert.equal(again.id, first.id);
+      const verdicts = (await stack.store.read('agent', nodeA))
+        .map(({ envelope }) => envelope)
+        .filter((e) => e.type === 'HealthChanged' && (e.data as { podId: string }).podId === 'sick')
+        .map((e) => (e.data as { status: string }).status);
+      assert.ok(verdicts.includes('unhealthy'), verdicts.join());
+    } finally {
+      await stack.podEvent('sick', { type: 'PodDeleted', data: { keepVolume: false } });
+    }
+    await eventually('sick removed', async () => (await containersOf('sick')).length === 0);
   });
 
   test('a new generation replaces the container: the old one is removed, the new one runs', async () => {

@@ -36,7 +36,7 @@ export function formatPorts(ports: PodView['ports']): string {
 
 const MESSAGE_WIDTH = 48;
 
-/** `running`, or `pending: node offline`; a long message (Docker's error) is cut in lists, whole in status. */
+/** `running`, or `pending: node unreachable`; a long message (Docker's error) is cut in lists, whole in status. */
 export function podStatusText(pod: PodView, full = false): string {
   if (!pod.message) return pod.status;
   const message =

@@ -28,7 +28,10 @@ describe('pod and node formatting', () => {
   });
 
   test('status with its reason; a long reason is cut in lists', () => {
-    assert.equal(podStatusText({ ...podView, status: 'pending', message: 'node offline' }), 'pending: node offline');
+    assert.equal(
+      podStatusText({ ...podView, status: 'pending', message: 'node unreachable' }),
+      'pending: node unreachable',
+    );
     const long = { ...podView, status: 'failed' as const, message: `pull access denied ${'x'.repeat(80)}` };
     assert.ok(podStatusText(long).length < 60);
     assert.ok(podStatusText(long, true).endsWith('x'.repeat(80)));
@@ -63,7 +66,10 @@ describe('pod and node formatting', () => {
     assert.equal(isReady({ ...podView, desired: 'stopped', status: 'stopped' }, 1), true);
     assert.equal(isReady({ ...podView, desired: 'stopped' }, 1), false);
     assert.equal(waitState({ ...checked, health: 'starting' }), 'running, health starting');
-    assert.equal(waitState({ ...podView, status: 'pending', message: 'node offline' }), 'pending: node offline');
+    assert.equal(
+      waitState({ ...podView, status: 'pending', message: 'node unreachable' }),
+      'pending: node unreachable',
+    );
   });
 
   test("a pod's log text cannot drive the terminal; tabs stay", () => {

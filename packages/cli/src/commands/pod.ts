@@ -7,6 +7,7 @@ import { podCreateCommand, podUpdateCommand } from './pod-create.ts';
 import { podRefArg } from './pod-flags.ts';
 import { formatPod, formatPodList, podStatusText } from './pod-format.ts';
 import { podLogsCommand } from './pod-logs.ts';
+import { rolloutCommands } from './pod-upgrade.ts';
 
 /* The `pod` commands; create and update live in pod-create.ts, logs in pod-logs.ts. */
 
@@ -130,4 +131,5 @@ export const podCommands = [
   podUpdateCommand,
   podTokenCommand,
   podDeleteCommand,
+  ...rolloutCommands,
 ];

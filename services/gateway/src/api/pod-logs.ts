@@ -58,7 +58,7 @@ async function askAgent(context: LogsContext, target: Target, input: AgentOpInpu
     return AgentOps.logs.output.parse(answer).lines;
   } catch (error) {
     if (error instanceof AppError && error.code === 'unavailable') {
-      throw new AppError('unavailable', `the pod's node ${target.nodeId} is offline: its agent is not connected`, {
+      throw new AppError('unavailable', `the pod's node ${target.nodeId} is unreachable: its agent is not connected`, {
         cause: error,
       });
     }

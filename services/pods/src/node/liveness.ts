@@ -1,11 +1,15 @@
-import { AGENT_HEARTBEAT_SECONDS, agentSubjects, nodeIdOf } from '@agentpod/contracts';
+import { AGENT_HEARTBEAT_SECONDS, agentSubjects, type NodeStatus, nodeIdOf } from '@agentpod/contracts';
 import type { Logger, ServiceRuntime } from '@agentpod/kit';
 
 type NatsConnection = ServiceRuntime<unknown>['nc'];
 type Subscription = ReturnType<NatsConnection['subscribe']>;
 
-/** A node is online while its last sign of life is at most three heartbeat intervals (and a second) old. */
-export const ONLINE_WINDOW_MS = 3 * AGENT_HEARTBEAT_SECONDS * 1_000 + 1_000;
+/**
+ * A node is online while its last sign of life is at most three heartbeat intervals old (9 s): three missed
+ * heartbeats make it unreachable. Status is computed when it is read, from the time of the last heartbeat, so it is
+ * never staler than the read itself.
+ */
+export const ONLINE_WINDOW_MS = 3 * AGENT_HEARTBEAT_SECONDS * 1_000;
 
 /**
  * When each node's heartbeat last arrived, in memory. Heartbeats are core NATS (not stored); every replica
@@ -42,11 +46,11 @@ export function watchHeartbeats(options: {
   return subscription;
 }
 
-export type Liveness = { status: 'pending' | 'online' | 'offline' | 'removed'; lastSeenAt: string | null };
+export type Liveness = { status: NodeStatus; lastSeenAt: string | null };
 
 /**
  * A node's status from its last heartbeat (memory) and its socket's last open and close (AGENT read model):
- * never seen → pending; socket closed since → offline; else online while the last sign of life is recent.
+ * never seen → pending; socket closed since → unreachable; else online while the last sign of life is recent.
  */
 export function nodeLiveness(input: {
   removed: boolean;
@@ -65,6 +69,6 @@ export function nodeLiveness(input: {
     disconnectedAt !== null &&
     (connectedAt === null || disconnectedAt >= connectedAt) &&
     (heartbeat === undefined || heartbeat <= disconnectedAt);
-  if (closed) return { status: 'offline', lastSeenAt };
-  return { status: input.now.getTime() - lastSeen <= ONLINE_WINDOW_MS ? 'online' : 'offline', lastSeenAt };
+  if (closed) return { status: 'unreachable', lastSeenAt };
+  return { status: input.now.getTime() - lastSeen <= ONLINE_WINDOW_MS ? 'online' : 'unreachable', lastSeenAt };
 }

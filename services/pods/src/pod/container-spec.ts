@@ -27,6 +27,11 @@ export function buildContainerSpec(pod: Pod, decrypt: Decrypt): ContainerSpec {
     limits: pod.spec.limits,
     ...(pod.spec.health ? { health: { ...pod.spec.health, port: healthPort(pod) } } : {}),
     labels: pod.spec.template ? { template: pod.spec.template } : {},
+    keptMounts: pod.keptMounts,
+    // The generation an adoption recorded is the adopted container: the agent takes it over, never makes another.
+    ...(pod.adopted && pod.adopted.generation === pod.generation
+      ? { adopt: { containerId: pod.adopted.containerId } }
+      : {}),
   });
 }
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { POD_ACCESS_TOKEN_ENV, PodSpec } from '@agentpod/contracts';
-import { decrypt, encrypt, keyringOf, secretContext, tokenContext } from '../secrets/cipher.ts';
+import { keyringOf } from '@agentpod/kit';
+import { decrypt, encrypt, secretContext, tokenContext } from '../secrets/cipher.ts';
 import { refusedWith, thrown } from '../testing/given.ts';
 import { buildContainerSpec, type Decrypt } from './container-spec.ts';
 import type { Pod } from './events.ts';
@@ -26,6 +27,8 @@ const pod: Pod = {
   volumeName: 'agentpod-acme_web',
   accessToken: encrypt(keyring, 'apa_token', tokenContext('acme', 'web')),
   generation: 3,
+  keptMounts: [],
+  adopted: null,
   desired: 'running',
   restartId: null,
   createdAt: T0,
@@ -86,6 +89,22 @@ describe('the container spec', () => {
       thrown(() => buildContainerSpec(forged, decryptFor(forged))),
       'forbidden',
     );
+  });
+
+  test('an adopted pod: its kept mounts in every generation, the adopted container only in its own', () => {
+    const keptMounts = [
+      { type: 'volume' as const, source: 'legacy-data', destination: '/var/lib/app', readOnly: false },
+      { type: 'bind' as const, source: '/srv/legacy', destination: '/srv', readOnly: true },
+    ];
+    const adopted: Pod = { ...pod, keptMounts, adopted: { containerId: 'c0ffee', generation: 3 } };
+    const spec = buildContainerSpec(adopted, decryptFor(adopted));
+    assert.deepEqual(spec.keptMounts, keptMounts);
+    assert.deepEqual(spec.adopt, { containerId: 'c0ffee' });
+    const next = { ...adopted, generation: 4 };
+    const upgraded = buildContainerSpec(next, decryptFor(next));
+    assert.deepEqual(upgraded.keptMounts, keptMounts);
+    assert.equal(upgraded.adopt, undefined);
+    assert.deepEqual(buildContainerSpec(pod, decryptFor(pod)).keptMounts, []);
   });
 
   test('a secret that does not decrypt fails the spec, not half of it', () => {

@@ -1,4 +1,4 @@
-import { AppError, type Encrypted, type PodSpec, type PortBinding, podRef } from '@agentpod/contracts';
+import { AppError, type Encrypted, type KeptMount, type PodSpec, type PortBinding, podRef } from '@agentpod/contracts';
 import type { Decision } from '@agentpod/kit';
 import { unreachable } from '../never.ts';
 import type { PodEvents, PodState } from './events.ts';
@@ -17,6 +17,17 @@ export type PodCommand = { tenantId: string; podId: string } & (
       ports: PortBinding[];
       volumeName: string | null;
       accessToken: Encrypted;
+    }
+  /** A running container becomes the pod as it runs (`adopt.ts` built the spec from it and claimed its ports). */
+  | {
+      type: 'AdoptPod';
+      nodeId: string;
+      spec: PodSpec;
+      secrets: Record<string, Encrypted>;
+      ports: PortBinding[];
+      keptMounts: KeptMount[];
+      accessToken: Encrypted;
+      containerId: string;
     }
   /** `secrets`: the values set by this update, encrypted. `placement`: set when ports or limits change. */
   | { type: 'UpdatePod'; patch: UpdatePodInput; secrets: Record<string, Encrypted>; placement?: Replacement }
@@ -52,6 +63,13 @@ export function decidePod(command: PodCommand, state: PodState): Decision<PodEve
     const generation = state.status === 'deleted' ? state.generation + 1 : 1;
     const data = { tenantId, podId, nodeId, spec, secrets, ports, volumeName, accessToken, generation };
     return [{ type: 'PodCreated', data, tenantId }];
+  }
+  if (command.type === 'AdoptPod') {
+    if (state.status === 'live') return new AppError('conflict', `pod ${ref} exists already; adopt as another pod id`);
+    const { nodeId, spec, secrets, ports, keptMounts, accessToken, containerId } = command;
+    const generation = state.status === 'deleted' ? state.generation + 1 : 1;
+    const data = { tenantId, podId, nodeId, spec, secrets, ports, keptMounts, accessToken, generation, containerId };
+    return [{ type: 'PodAdopted', data, tenantId }];
   }
   if (state.status !== 'live') return new AppError('not_found', `no pod ${ref}`);
   switch (command.type) {

@@ -1,4 +1,11 @@
-import { type Encrypted, type EnvelopeOf, type PodSpec, type PortBinding, podEvents } from '@agentpod/contracts';
+import {
+  type Encrypted,
+  type EnvelopeOf,
+  type KeptMount,
+  type PodSpec,
+  type PortBinding,
+  podEvents,
+} from '@agentpod/contracts';
 import type { AggregateDefinition } from '@agentpod/kit';
 import { unreachable } from '../never.ts';
 
@@ -20,6 +27,10 @@ export type Pod = {
   volumeName: string | null;
   accessToken: Encrypted;
   generation: number;
+  /** An adopted pod's volumes and binds, mounted by every generation (empty for a pod created by AgentPod). */
+  keptMounts: KeptMount[];
+  /** The container an adoption took over, and as which generation (null: created by AgentPod). */
+  adopted: { containerId: string; generation: number } | null;
   desired: 'running' | 'stopped';
   restartId: string | null;
   createdAt: string;
@@ -38,8 +49,16 @@ export type PodState =
 export const initialPodState: PodState = { status: 'none' };
 
 export function evolvePod(state: PodState, event: PodEvent): PodState {
-  if (event.type === 'PodCreated') {
-    const { tenantId, podId, nodeId, spec, secrets, ports, volumeName, accessToken, generation } = event.data;
+  if (event.type === 'PodCreated' || event.type === 'PodAdopted') {
+    const { tenantId, podId, nodeId, spec, secrets, ports, accessToken, generation } = event.data;
+    const adoption =
+      event.type === 'PodAdopted'
+        ? {
+            volumeName: null,
+            keptMounts: event.data.keptMounts,
+            adopted: { containerId: event.data.containerId, generation },
+          }
+        : { volumeName: event.data.volumeName, keptMounts: [], adopted: null };
     return {
       status: 'live',
       tenantId,
@@ -48,9 +67,9 @@ export function evolvePod(state: PodState, event: PodEvent): PodState {
       spec,
       secrets,
       ports,
-      volumeName,
       accessToken,
       generation,
+      ...adoption,
       desired: 'running',
       restartId: null,
       createdAt: event.occurredAt,

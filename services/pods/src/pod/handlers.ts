@@ -19,6 +19,7 @@ import { execute, type PodsDeps, settle } from '../deps.ts';
 import { decideNode } from '../node/decide.ts';
 import { encrypt, tokenContext } from '../secrets/cipher.ts';
 import { newAccessToken } from '../secrets/tokens.ts';
+import { registerAdoption } from './adopt-handlers.ts';
 import { createPod } from './create.ts';
 import { decidePod, type PodCommand } from './decide.ts';
 import { findPods } from './read-model/queries.ts';
@@ -74,7 +75,10 @@ async function deletePod(deps: PodsDeps, meta: RequestMeta, key: Key & { keepVol
   await settle(deps, deleted, released);
 }
 
-/** Registers the pod commands: `pods.cmd.{createPod,updatePod,stopPod,startPod,restartPod,rotatePodToken,…}`. */
+/**
+ * Registers the pod commands: `pods.cmd.{createPod,updatePod,stopPod,startPod,restartPod,rotatePodToken,…}`, and
+ * adoption (`pods.cmd.adoptPod`, `pods.qry.discoverContainers`, see adopt-handlers.ts).
+ */
 export function registerPodCommands(deps: PodsDeps): void {
   const { runtime } = deps;
   const serve = <I, O>(
@@ -128,4 +132,6 @@ export function registerPodCommands(deps: PodsDeps): void {
     for (const pod of pods) await deletePod(deps, meta, { tenantId, podId: pod.podId, keepVolume: false });
     return { deleted: pods.length } satisfies PodResult<'deleteTenantPods'>;
   });
+
+  registerAdoption(deps);
 }

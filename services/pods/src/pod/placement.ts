@@ -22,7 +22,7 @@ export const capacityOf = (deps: PodsDeps, node: KnownNode | undefined): Capacit
 
 /**
  * Where a pod may go. A named node (id or name) must be the tenant's or the pool's and not removed; it may be
- * offline (the pod waits for it). Otherwise the tenant's own online nodes, then the pool's, most free memory first.
+ * unreachable (the pod waits for it). Otherwise the tenant's own online nodes, then the pool's, most free memory first.
  */
 export async function candidates(deps: PodsDeps, tenantId: string, ref: string | undefined): Promise<KnownNode[]> {
   const { db, clock } = deps.runtime;

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { type Encrypted, Encrypted as EncryptedSchema } from '@agentpod/contracts';
 import { refusedWith, thrown } from '../testing/given.ts';
-import { decrypt, encrypt, keyringOf, secretContext } from './cipher.ts';
+import { keyringOf } from '@agentpod/kit';
+import { decrypt, encrypt, secretContext } from './cipher.ts';
 
 const keyring = keyringOf(randomBytes(32));
 const here = secretContext('acme', 'web', 'API_KEY');

@@ -39,6 +39,9 @@ const TIMEOUT_MS: Record<AgentOp, number> = {
   restartContainer: (STOP_SECONDS + 60) * 1_000,
   removeContainer: 60_000,
   removeVolume: 60_000,
+  discoverContainers: 30_000,
+  describeContainer: 30_000,
+  adoptContainer: 60_000,
   logs: 30_000,
 };
 
@@ -55,6 +58,7 @@ export function natsPorts(nc: NatsConnection, nodeId: string, meta: RequestMeta)
   };
 }
 
+/** Carries the action out; the marks (markFailing, markRecovered) need no agent and only get recorded. */
 export async function carryOut(action: PlannedAction, ports: ActionPorts): Promise<Outcome> {
   try {
     return { ok: true, containerId: await run(action, ports) };
@@ -93,6 +97,9 @@ async function run(action: PlannedAction, ports: ActionPorts): Promise<string | 
     }
     case 'removeOrphan':
       for (const containerId of action.remove) await ports.agent('removeContainer', { containerId });
+      return null;
+    case 'markFailing':
+    case 'markRecovered':
       return null;
     default: {
       const unknown: never = action;

@@ -12,7 +12,8 @@ import { type PlannedAction, recordedAction } from '../plan/model.ts';
 import type { Outcome } from './applier.ts';
 
 /*
- * Records each action's outcome as PodActionSucceeded / PodActionFailed on `reconciler.evt.pod_<tenant>_<pod>`.
+ * Records each action's outcome as PodActionSucceeded / PodActionFailed (with the recovery a start or restart
+ * made), and the marks as PodFailing / PodRecovered, on `reconciler.evt.pod_<tenant>_<pod>`.
  * One instance acts at a time, so the positions of recently used pods are kept in memory; a conflict (another
  * instance acted since, after a takeover) reloads the position from the stream and appends again.
  */
@@ -31,23 +32,15 @@ export class OutcomeRecorder {
   }
 
   /**
-   * Appends the outcome; its causation id is the event the action carried out (`action.cause`), which is how the
-   * history knows a restart request or a deletion was honoured. Returns the event's stream sequence, or null when
-   * the action names no valid pod (an orphan with hand-written labels: nothing to record it under).
+   * Appends the outcome (a mark has nothing to fail: it is recorded as what it marks); its causation id is the
+   * event the action carried out (`action.cause`), which is how the history knows a restart request or a deletion
+   * was honoured. Returns the event's stream sequence, or null when the action names no valid pod (an orphan with
+   * hand-written labels: nothing to record it under).
    */
   async record(action: PlannedAction, outcome: Outcome, meta: RequestMeta, now: Date): Promise<number | null> {
-    const base = {
-      tenantId: action.tenantId,
-      podId: action.podId,
-      nodeId: action.nodeId,
-      generation: action.generation,
-      action: recordedAction(action.kind),
-    };
-    const event = outcome.ok
-      ? reconcilerEvents.PodActionSucceeded.safeParse({ ...base, containerId: outcome.containerId })
-      : reconcilerEvents.PodActionFailed.safeParse({ ...base, error: outcome.error });
-    if (!event.success) return null;
-    const type = outcome.ok ? 'PodActionSucceeded' : 'PodActionFailed';
+    const recorded = outcomeEvent(action, outcome);
+    if (!recorded) return null;
+    const { type, data } = recorded;
     const aggregateId = podAggregateId(action.tenantId, action.podId);
     const appendMeta = { ...meta, tenantId: action.tenantId, causationId: action.cause ?? meta.correlationId };
     for (let attempt = 1; ; attempt++) {
@@ -56,7 +49,7 @@ export class OutcomeRecorder {
         const { position } = await this.#store.append(
           'reconciler',
           aggregateId,
-          [{ type, data: event.data, tenantId: action.tenantId }],
+          [{ type, data, tenantId: action.tenantId }],
           { expected, meta: appendMeta, now },
         );
         this.#remember(aggregateId, position);
@@ -85,4 +78,33 @@ export class OutcomeRecorder {
       if (oldest !== undefined) this.#positions.delete(oldest);
     }
   }
+}
+
+type Recorded = { type: keyof typeof reconcilerEvents; data: unknown };
+
+/** The event recording an action's outcome, or null when it names no valid pod (hand-written labels). */
+function outcomeEvent(action: PlannedAction, outcome: Outcome): Recorded | null {
+  const target = {
+    tenantId: action.tenantId,
+    podId: action.podId,
+    nodeId: action.nodeId,
+    generation: action.generation,
+  };
+  const parsed = <K extends keyof typeof reconcilerEvents>(type: K, data: unknown): Recorded | null => {
+    const event = reconcilerEvents[type].safeParse(data);
+    return event.success ? { type, data: event.data } : null;
+  };
+  if (action.kind === 'markFailing') {
+    const { reason, failures, exitCode, lastError, summary } = action;
+    return parsed('PodFailing', { ...target, reason, failures, exitCode, lastError, summary });
+  }
+  if (action.kind === 'markRecovered') return parsed('PodRecovered', target);
+  const base = {
+    ...target,
+    action: recordedAction(action.kind),
+    recovery: action.kind === 'start' || action.kind === 'restart' ? action.recovery : null,
+  };
+  return outcome.ok
+    ? parsed('PodActionSucceeded', { ...base, containerId: outcome.containerId })
+    : parsed('PodActionFailed', { ...base, error: outcome.error });
 }

@@ -1,4 +1,4 @@
-import { type EnvelopeOf, type EventEnvelope, podEvents } from '@agentpod/contracts';
+import { type EnvelopeOf, type EventEnvelope, podEvents, type RestartPolicy } from '@agentpod/contracts';
 import type { Projection } from '@agentpod/kit';
 import type { Transaction } from 'kysely';
 import { announceChange } from '../changes.ts';
@@ -30,34 +30,52 @@ function asPodEvent(envelope: EventEnvelope): PodEvent | undefined {
   return data?.success ? ({ ...envelope, data: data.data } as PodEvent) : undefined;
 }
 
+/** A pod as created or adopted: running, at its first generation, replacing any tombstone under its id. */
+async function record(
+  tx: Tx,
+  pod: PodKey,
+  at: string,
+  data: {
+    nodeId: string;
+    generation: number;
+    spec: { restart: RestartPolicy; image: string };
+    volumeName: string | null;
+  },
+): Promise<void> {
+  const values = {
+    node_id: data.nodeId,
+    generation: data.generation,
+    desired: 'running' as const,
+    restart_policy: data.spec.restart,
+    image: data.spec.image,
+    volume_name: data.volumeName,
+    restart_request: null,
+    deleted: false,
+    keep_volume: false,
+    deletion_event: null,
+    created_at: at,
+    updated_at: at,
+  };
+  await tx
+    .insertInto('desired_pods')
+    .values({ tenant_id: pod.tenantId, pod_id: pod.podId, ...values })
+    .onConflict((c) => c.columns(['tenant_id', 'pod_id']).doUpdateSet(values))
+    .execute();
+}
+
 async function applyOne(tx: Tx, pod: PodKey, event: PodEvent): Promise<void> {
   const at = event.occurredAt;
   const row = tx.updateTable('desired_pods').where('tenant_id', '=', pod.tenantId).where('pod_id', '=', pod.podId);
   switch (event.type) {
-    case 'PodCreated': {
-      const { data } = event;
+    case 'PodCreated':
       // A pod created again under the id of a deleted one replaces the tombstone.
-      const values = {
-        node_id: data.nodeId,
-        generation: data.generation,
-        desired: 'running' as const,
-        restart_policy: data.spec.restart,
-        image: data.spec.image,
-        volume_name: data.volumeName,
-        restart_request: null,
-        deleted: false,
-        keep_volume: false,
-        deletion_event: null,
-        created_at: at,
-        updated_at: at,
-      };
-      await tx
-        .insertInto('desired_pods')
-        .values({ tenant_id: pod.tenantId, pod_id: pod.podId, ...values })
-        .onConflict((c) => c.columns(['tenant_id', 'pod_id']).doUpdateSet(values))
-        .execute();
+      await record(tx, pod, at, event.data);
       return;
-    }
+    case 'PodAdopted':
+      // A running container taken over, desired as it runs. Its volumes and binds were the operator's before
+      // AgentPod knew the pod, so none of them is AgentPod's to remove on deletion.
+      await record(tx, pod, at, { ...event.data, volumeName: null });
+      return;
     case 'PodUpdated':
       // A new generation is a new container, which is a restart in itself: a standing request is moot.
       await row

@@ -1,11 +1,18 @@
-import type { ContainerState, ReconcileAction, RestartPolicy } from '@agentpod/contracts';
-import { z } from 'zod';
+import type {
+  ContainerState,
+  PlannedAction,
+  PlannedActionKind,
+  ProbeHealth,
+  ReconcileAction,
+  RecoveryReason,
+  RestartPolicy,
+} from '@agentpod/contracts';
 
 /*
  * What the planner reads and what it returns. The inputs are plain values loaded from the reconciler's own
  * read models (desired pods, observed containers, its action history) plus the nodes that are online now; the
- * output is a list of actions, at most one per pod, that the applier turns into agent operations.
- * The action schema also types the answer of `reconciler.qry.plan` (it belongs in contracts once a client uses it).
+ * output is a list of actions, at most one per pod, that the applier turns into agent operations (or, for the
+ * marks, into PodFailing / PodRecovered), and the pods it holds back for now.
  */
 
 /** One pod as the operator wants it, from the PODS stream. */
@@ -35,59 +42,87 @@ export type SeenContainer = {
   generation: number;
   state: ContainerState;
   exitCode: number | null;
+  /** Start of the current (or last) run, by the node's clock; null if it never ran. */
+  startedAt: Date | null;
+  /** End of the last run, by the node's clock; a running container keeps its previous run's end here. */
+  finishedAt: Date | null;
+  /** The agent's probe verdict on the current run; null without a health check or while not running. */
+  health: ProbeHealth | null;
+  /** The failed probe's reason behind an `unhealthy` verdict. */
+  healthError: string | null;
+  /** When the control plane recorded the latest observation of this container (its own clock). */
+  observedAt: Date;
 };
 
 /** What the reconciler did to a pod before, from its own RECONCILER events. */
 export type PodHistory = {
-  last: { action: ReconcileAction; generation: number; ok: boolean; at: Date } | null;
-  /** Failed actions in a row, 0 after a success (issue 5's exponential backoff counts from this). */
+  last: {
+    action: ReconcileAction;
+    generation: number;
+    ok: boolean;
+    at: Date;
+    /** The failure's message (Docker's own, usually). */
+    error: string | null;
+    /** Whether the action was a recovery (a start or restart healing a crash or a failed health check). */
+    recovery: boolean;
+  } | null;
+  /** Failed actions in a row, 0 after a success: failed actions back off on the crash curve. */
   failures: number;
+  /**
+   * The latest recovery of the current streak (succeeded or not), until PodRecovered ends the streak. The next
+   * crash continues it (attempt + 1) unless the crashed run lasted the reset period.
+   */
+  recovery: { reason: RecoveryReason; attempt: number; at: Date } | null;
+  /** Set by PodFailing, cleared by PodRecovered: the generation that was failing and since when. */
+  failing: { generation: number; since: Date } | null;
   /** The restart request (event id) the pod's process already reflects: a later start carries it on. */
   restartHonoured: string | null;
   /** The deletion (event id) whose clean-up finished, volume included. */
   removalDone: string | null;
 };
 
-export const NO_HISTORY: PodHistory = { last: null, failures: 0, restartHonoured: null, removalDone: null };
+export const NO_HISTORY: PodHistory = {
+  last: null,
+  failures: 0,
+  recovery: null,
+  failing: null,
+  restartHonoured: null,
+  removalDone: null,
+};
 
-/** Knobs of the planner; issue 5 adds the backoff curve here. */
+/** The planner's knobs (`policyFrom(env)`): the crash backoff curve and when a pod counts as failing. */
 export type PlanPolicy = {
-  /** A failed action is not tried again on the same generation before this much time has passed. */
-  retryDelayMs: number;
+  /** The wait before the second recovery in a row (and the first retry of a failed action); doubled each time. */
+  backoffBaseMs: number;
+  /** The longest wait. */
+  backoffCapMs: number;
+  /** A run that lasted this long (healthy) starts the crash count from zero; a failing pod this long healthy recovers. */
+  resetAfterMs: number;
+  /** Failed recoveries (or failed actions) in a row after which the pod is marked failing. */
+  failingAfter: number;
+  /**
+   * How long after a successful (re)start an older observation showing the pod down is taken for one that
+   * predates the start (the agent's report is on its way), rather than for a new crash.
+   */
+  observeGraceMs: number;
 };
 
-const target = {
-  tenantId: z.string(),
-  podId: z.string(),
-  nodeId: z.string(),
-  /** The pod's generation (an orphan's: its container's). */
-  generation: z.number().int().nonnegative(),
-};
-/** The event an action carries out (a restart request, a deletion): recorded as its outcome's causation id. */
-const cause = z.string().nullable();
-
-/** One step the reconciler takes on one pod, on one node. */
-export const PlannedAction = z.discriminatedUnion('kind', [
-  /** Ask the pods service for the container spec, create the container, start it. */
-  z.object({ kind: z.literal('create'), ...target, cause }),
-  /** Remove the outdated containers, then create and start the current generation's. */
-  z.object({ kind: z.literal('recreate'), ...target, remove: z.array(z.string()), cause }),
-  z.object({ kind: z.literal('start'), ...target, containerId: z.string(), cause }),
-  z.object({ kind: z.literal('stop'), ...target, containerId: z.string(), cause }),
-  z.object({ kind: z.literal('restart'), ...target, containerId: z.string(), cause }),
-  /** Remove containers and, when `volume` is set, the pod's volume after them. */
-  z.object({ kind: z.literal('remove'), ...target, remove: z.array(z.string()), volume: z.string().nullable(), cause }),
-  /** Remove labelled containers of a pod that does not exist; their volume is kept (data is never guessed away). */
-  z.object({ kind: z.literal('removeOrphan'), ...target, remove: z.array(z.string()), cause }),
-]);
-export type PlannedAction = z.infer<typeof PlannedAction>;
-export type ActionKind = PlannedAction['kind'];
+/** The planner's output lives in contracts (the CLI's `reconcile --dry-run` and the console show it). */
+export { PlannedAction, PlanWait } from '@agentpod/contracts';
+export type ActionKind = PlannedActionKind;
+/** Kinds that are only recorded (PodFailing / PodRecovered): no agent operation, no ReconcileAction. */
+export type MarkKind = 'markFailing' | 'markRecovered';
+/** Kinds carried out on the node, each recorded as a ReconcileAction. */
+export type AgentActionKind = Exclude<ActionKind, MarkKind>;
+export type AgentAction = Extract<PlannedAction, { kind: AgentActionKind }>;
+export const isMark = (action: PlannedAction): action is Extract<PlannedAction, { kind: MarkKind }> =>
+  action.kind === 'markFailing' || action.kind === 'markRecovered';
 
 /** Kinds that (re)start the pod's process: their success honours the restart request they carry as cause. */
 export const STARTS_PROCESS: ReadonlySet<ReconcileAction> = new Set(['create', 'recreate', 'start', 'restart']);
 
-/** Every planned kind is a ReconcileAction of the contract (checked here by the compiler), so it can be recorded. */
-export const recordedAction = (kind: ActionKind): ReconcileAction => kind;
+/** Every agent action's kind is a ReconcileAction of the contract (checked here by the compiler), so it can be recorded. */
+export const recordedAction = (kind: AgentActionKind): ReconcileAction => kind;
 
 /** The key actions are unique by: the pod (for an orphan, the pod its labels name, valid or not). */
 export const podKey = (tenantId: string, podId: string): string => `${tenantId}/${podId}`;

@@ -1,15 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ReconcileAction } from '@agentpod/contracts';
-import { NO_HISTORY, type PodHistory } from './model.ts';
-import { container, given, NODE, NOW, OTHER_NODE, pod, RETRY_MS, when } from './world.testing.ts';
+import type { PodHistory } from './model.ts';
+import {
+  ago,
+  BASE_MS,
+  container,
+  given,
+  historyOf,
+  lastAction,
+  NODE,
+  OTHER_NODE,
+  pass,
+  pod,
+  when,
+} from './world.testing.ts';
 
 const target = { tenantId: 'acme', podId: 'web', nodeId: NODE, generation: 1 };
-const history = (overrides: Partial<PodHistory>): Record<string, PodHistory> => ({
-  'acme/web': { ...NO_HISTORY, ...overrides },
-});
+const history = (overrides: Partial<PodHistory>): Record<string, PodHistory> => ({ 'acme/web': historyOf(overrides) });
 const failed = (action: ReconcileAction, msAgo: number) =>
-  history({ last: { action, generation: 1, ok: false, at: new Date(NOW.getTime() - msAgo) }, failures: 1 });
+  history({ last: lastAction(action, msAgo, { ok: false, error: 'boom' }), failures: 1 });
+const firstCrash = { reason: 'crash', attempt: 1 } as const;
 
 describe('plan: a pod that should run', () => {
   test('without a container on its online node, it is created', () => {
@@ -24,17 +35,17 @@ describe('plan: a pod that should run', () => {
     assert.deepEqual(when(given({ desired: [pod()], observed: [container()] })), []);
   });
 
-  test('created but never started, it is started', () => {
-    const c = container({ state: 'created' });
+  test('created but never started, it is started (no recovery: it never ran)', () => {
+    const c = container({ state: 'created', startedAt: null });
     assert.deepEqual(when(given({ desired: [pod()], observed: [c] })), [
-      { kind: 'start', ...target, containerId: c.containerId, cause: null },
+      { kind: 'start', ...target, containerId: c.containerId, cause: null, recovery: null },
     ]);
   });
 
-  test('exited under restart policy always, it is started again', () => {
-    const c = container({ state: 'exited', exitCode: 0 });
+  test('exited under restart policy always, it is started again: a first crash recovery', () => {
+    const c = container({ state: 'exited', exitCode: 0, finishedAt: ago(10) });
     assert.deepEqual(when(given({ desired: [pod()], observed: [c] })), [
-      { kind: 'start', ...target, containerId: c.containerId, cause: null },
+      { kind: 'start', ...target, containerId: c.containerId, cause: null, recovery: firstCrash },
     ]);
   });
 
@@ -44,16 +55,16 @@ describe('plan: a pod that should run', () => {
     const onFailure = pod({ restartPolicy: 'on-failure' });
     assert.deepEqual(when(given({ desired: [onFailure], observed: [clean] })), []);
     assert.deepEqual(when(given({ desired: [onFailure], observed: [crashed] })), [
-      { kind: 'start', ...target, containerId: crashed.containerId, cause: null },
+      { kind: 'start', ...target, containerId: crashed.containerId, cause: null, recovery: firstCrash },
     ]);
     assert.deepEqual(when(given({ desired: [pod({ restartPolicy: 'never' })], observed: [crashed] })), []);
   });
 
   test('stopped by the reconciler and wanted running again, it is started whatever its policy', () => {
     const c = container({ state: 'exited', exitCode: 0 });
-    const stopped = history({ last: { action: 'stop', generation: 1, ok: true, at: NOW } });
+    const stopped = history({ last: lastAction('stop', 0) });
     assert.deepEqual(when(given({ desired: [pod({ restartPolicy: 'never' })], observed: [c], history: stopped })), [
-      { kind: 'start', ...target, containerId: c.containerId, cause: null },
+      { kind: 'start', ...target, containerId: c.containerId, cause: null, recovery: null },
     ]);
   });
 
@@ -76,7 +87,7 @@ describe('plan: a pod that should run', () => {
     const c = container();
     const wanted = pod({ restartRequest: 'evt-restart-1' });
     assert.deepEqual(when(given({ desired: [wanted], observed: [c] })), [
-      { kind: 'restart', ...target, containerId: c.containerId, cause: 'evt-restart-1' },
+      { kind: 'restart', ...target, containerId: c.containerId, cause: 'evt-restart-1', recovery: null },
     ]);
     const done = history({ restartHonoured: 'evt-restart-1' });
     assert.deepEqual(when(given({ desired: [wanted], observed: [c], history: done })), []);
@@ -162,11 +173,23 @@ describe('plan: containers of no pod', () => {
 });
 
 describe('plan: failed actions', () => {
-  test('a failed create is not tried again before the retry delay, then it is', () => {
-    const world = given({ desired: [pod()], history: failed('create', RETRY_MS - 1) });
-    assert.deepEqual(when(world), []);
-    const later = given({ desired: [pod()], history: failed('create', RETRY_MS) });
+  test('a failed create is retried after the base delay (its first retry waits as a second recovery would)', () => {
+    const world = given({ desired: [pod()], history: failed('create', BASE_MS - 1) });
+    const held = pass(world);
+    assert.deepEqual(held.actions, []);
+    const until = ago(-1).toISOString();
+    assert.deepEqual(held.waits, [{ ...target, reason: 'action-backoff', until, attempt: 2 }]);
+    assert.deepEqual(held.wakeAt, ago(-1));
+    const later = given({ desired: [pod()], history: failed('create', BASE_MS) });
     assert.deepEqual(when(later), [{ kind: 'create', ...target, cause: null }]);
+  });
+
+  test('each failure in a row doubles the wait before the retry', () => {
+    const twice = history({ last: lastAction('create', 0, { ok: false }), failures: 2 });
+    assert.deepEqual(
+      pass(given({ desired: [pod()], history: twice })).waits.at(0)?.until,
+      ago(-2 * BASE_MS).toISOString(),
+    );
   });
 
   test('a failed recreate holds the create that follows it (same family, same generation)', () => {
@@ -182,5 +205,35 @@ describe('plan: failed actions', () => {
     assert.deepEqual(when(given({ desired: [pod({ generation: 2 })], history: failed('create', 10) })), [
       { kind: 'create', ...target, generation: 2, cause: null },
     ]);
+  });
+
+  test('an orphan whose removal failed waits on the same curve', () => {
+    const orphan = container({ tenantId: 'ghost', podId: 'gone' });
+    const failedRemoval = {
+      'ghost/gone': historyOf({ last: lastAction('removeOrphan', 10, { ok: false }), failures: 1 }),
+    };
+    const plan = pass(given({ observed: [orphan], history: failedRemoval }));
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.waits.at(0)?.reason, 'action-backoff');
+  });
+});
+
+describe('plan: waits', () => {
+  test('a pod on an unreachable node waits without a time; wakeAt is null when no wait is timed', () => {
+    const plan = pass(given({ desired: [pod()], online: new Set([OTHER_NODE]) }));
+    assert.deepEqual(plan.waits, [{ ...target, reason: 'node-unreachable', until: null, attempt: 0 }]);
+    assert.equal(plan.wakeAt, null);
+  });
+
+  test('wakeAt is the earliest end of a wait', () => {
+    const soon = pod({ podId: 'api' });
+    const world = given({
+      desired: [pod(), soon],
+      history: {
+        'acme/web': historyOf({ last: lastAction('create', 0, { ok: false }), failures: 2 }),
+        'acme/api': historyOf({ last: lastAction('create', 0, { ok: false }), failures: 1 }),
+      },
+    });
+    assert.deepEqual(pass(world).wakeAt, ago(-BASE_MS));
   });
 });

@@ -1,13 +1,15 @@
+import { policyFrom } from './backoff.ts';
 import {
   type DesiredPod,
   NO_HISTORY,
   type PlannedAction,
+  type PlanPolicy,
   type PodHistory,
   podKey,
   type SeenContainer,
   STARTS_PROCESS,
 } from './model.ts';
-import { plan } from './plan.ts';
+import { type PassPlan, plan, planPass } from './plan.ts';
 
 /*
  * Given / when / then for the planner, and a simulated world its plans can be applied to: every action succeeds
@@ -18,7 +20,18 @@ import { plan } from './plan.ts';
 export const NOW = new Date('2026-03-01T12:00:00.000Z');
 export const NODE = 'nod_aaaaaaaaaaaaaaaaaaaaaaaa';
 export const OTHER_NODE = 'nod_bbbbbbbbbbbbbbbbbbbbbbbb';
-export const RETRY_MS = 5_000;
+/** A policy with round numbers: 1 s doubling to 60 s, reset after 10 min, failing after 3, grace 5 s. */
+export const POLICY: PlanPolicy = policyFrom({
+  AGENTPOD_RECONCILE_INTERVAL_MS: 5_000,
+  AGENTPOD_RECONCILE_BACKOFF_BASE_MS: 1_000,
+  AGENTPOD_RECONCILE_BACKOFF_CAP_MS: 60_000,
+  AGENTPOD_RECONCILE_RESET_AFTER_MS: 600_000,
+  AGENTPOD_RECONCILE_FAILING_AFTER: 3,
+});
+export const BASE_MS = POLICY.backoffBaseMs;
+
+/** A time `ms` before NOW. */
+export const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
 
 export function pod(overrides: Partial<DesiredPod> = {}): DesiredPod {
   return {
@@ -46,8 +59,25 @@ export function container(overrides: Partial<SeenContainer> = {}): SeenContainer
     generation: 1,
     state: 'running',
     exitCode: null,
+    startedAt: ago(60_000),
+    finishedAt: null,
+    health: null,
+    healthError: null,
+    observedAt: ago(60_000),
     ...overrides,
   };
+}
+
+/** A history with the given parts (the rest empty). */
+export const historyOf = (overrides: Partial<PodHistory> = {}): PodHistory => ({ ...NO_HISTORY, ...overrides });
+
+/** The last action, succeeded `msAgo` before NOW on generation 1 unless said otherwise. */
+export function lastAction(
+  action: NonNullable<PodHistory['last']>['action'],
+  msAgo: number,
+  overrides: Partial<NonNullable<PodHistory['last']>> = {},
+): NonNullable<PodHistory['last']> {
+  return { action, generation: 1, ok: true, at: ago(msAgo), error: null, recovery: false, ...overrides };
 }
 
 export type World = {
@@ -66,22 +96,53 @@ export function given(parts: Partial<Omit<World, 'history'>> & { history?: Recor
   };
 }
 
-export const when = (world: World, now = NOW): PlannedAction[] =>
-  plan(world.desired, world.observed, world.online, now, world.history, { retryDelayMs: RETRY_MS });
+export const when = (world: World, now = NOW, policy = POLICY): PlannedAction[] =>
+  plan(world.desired, world.observed, world.online, now, world.history, policy);
 
-/** The world after every action of `actions` succeeded at `now`, as the agent and the projections would see it. */
+export const pass = (world: World, now = NOW, policy = POLICY): PassPlan =>
+  planPass({
+    desired: world.desired,
+    observed: world.observed,
+    onlineNodes: world.online,
+    now,
+    history: world.history,
+    policy,
+  });
+
+/**
+ * The world after every action of `actions` succeeded at `now`, as the agent and the projections would see it: a
+ * (re)started process runs from `now` (its check, if it has one, back at `starting`); the marks change the history
+ * as PodFailing / PodRecovered do.
+ */
 export function applied(world: World, actions: readonly PlannedAction[], now: Date, round: number): World {
   let observed = [...world.observed];
   const history = new Map(world.history);
   for (const [i, action] of actions.entries()) {
     const correlationId = `corr-${round}-${i}`;
+    const key = podKey(action.tenantId, action.podId);
+    const before = history.get(key) ?? NO_HISTORY;
+    if (action.kind === 'markFailing') {
+      history.set(key, { ...before, failing: { generation: action.generation, since: now } });
+      continue;
+    }
+    if (action.kind === 'markRecovered') {
+      history.set(key, { ...before, failing: null, recovery: null });
+      continue;
+    }
     const removed = new Set('remove' in action ? action.remove : []);
     observed = observed.filter((c) => !(c.nodeId === action.nodeId && removed.has(c.containerId)));
-    const setState = (containerId: string, state: SeenContainer['state'], exitCode: number | null) => {
+    const change = (containerId: string, changes: (c: SeenContainer) => Partial<SeenContainer>) => {
       observed = observed.map((c) =>
-        c.nodeId === action.nodeId && c.containerId === containerId ? { ...c, state, exitCode } : c,
+        c.nodeId === action.nodeId && c.containerId === containerId ? { ...c, ...changes(c), observedAt: now } : c,
       );
     };
+    const running = (c: SeenContainer): Partial<SeenContainer> => ({
+      state: 'running',
+      exitCode: null,
+      startedAt: now,
+      health: c.health === null ? null : 'starting',
+      healthError: null,
+    });
     switch (action.kind) {
       case 'create':
       case 'recreate':
@@ -93,14 +154,19 @@ export function applied(world: World, actions: readonly PlannedAction[], now: Da
           generation: action.generation,
           state: 'running',
           exitCode: null,
+          startedAt: now,
+          finishedAt: null,
+          health: null,
+          healthError: null,
+          observedAt: now,
         });
         break;
       case 'start':
       case 'restart':
-        setState(action.containerId, 'running', null);
+        change(action.containerId, running);
         break;
       case 'stop':
-        setState(action.containerId, 'exited', 0);
+        change(action.containerId, () => ({ state: 'exited', exitCode: 0, finishedAt: now, health: null }));
         break;
       case 'remove':
       case 'removeOrphan':
@@ -111,12 +177,20 @@ export function applied(world: World, actions: readonly PlannedAction[], now: Da
       }
     }
     // As the history projection folds PodActionSucceeded, with causation = cause or the correlation id.
-    const key = podKey(action.tenantId, action.podId);
-    const before = history.get(key) ?? NO_HISTORY;
     const causation = action.cause ?? correlationId;
+    const recovery = action.kind === 'start' || action.kind === 'restart' ? action.recovery : null;
     history.set(key, {
-      last: { action: action.kind, generation: action.generation, ok: true, at: now },
+      ...before,
+      last: {
+        action: action.kind,
+        generation: action.generation,
+        ok: true,
+        at: now,
+        error: null,
+        recovery: !!recovery,
+      },
       failures: 0,
+      recovery: recovery ? { ...recovery, at: now } : before.recovery,
       restartHonoured: STARTS_PROCESS.has(action.kind) ? causation : before.restartHonoured,
       removalDone: action.kind === 'remove' ? causation : before.removalDone,
     });

@@ -17,14 +17,17 @@ import {
 } from '@agentpod/kit';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { z } from 'zod';
-// Test-only: the agent's real Docker runtime, by path (the agent package exports no runtime for services to use).
+// Test-only: the agent's real Docker runtime and health prober, by path (the agent package exports neither).
+import { HealthProber } from '../../../../agent/src/health/prober.ts';
 import type { DockerRuntime } from '../../../../agent/src/runtime/index.ts';
 
 /*
  * One node's agent as the reconciler meets it, without the gateway in between: a real NATS peer serving
- * `agent.<nodeId>.cmd.<op>` with the agent's real DockerRuntime, publishing heartbeats, and appending AGENT
- * observations (NodeConnected, InventoryReported, ContainerChanged) the way the gateway appends them for a node.
- * It sees only the containers `owns` accepts, so tests sharing this machine's Docker never see each other's.
+ * `agent.<nodeId>.cmd.<op>` with the agent's real DockerRuntime, publishing heartbeats, probing health checks with
+ * the agent's real HealthProber, and appending AGENT observations (NodeConnected, InventoryReported,
+ * ContainerChanged, HealthChanged) the way the gateway appends them for a node. Every container it reports
+ * carries the prober's verdict, as the agent's do. It sees only the containers `owns` accepts, so tests sharing
+ * this machine's Docker never see each other's.
  */
 
 export type Owns = (container: { tenantId: string; podId: string }) => boolean;
@@ -44,6 +47,7 @@ export class EmulatedAgent {
   #subscription: Subscription | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #events: Promise<void> | undefined;
+  readonly #prober: HealthProber;
 
   constructor(options: {
     nc: NatsConnection;
@@ -59,6 +63,13 @@ export class EmulatedAgent {
     this.#runtime = options.runtime;
     this.#owns = options.owns;
     this.#logger = options.logger;
+    this.#prober = new HealthProber({
+      logger: options.logger,
+      emit: (change) =>
+        void this.#append('HealthChanged', change).catch((error: unknown) =>
+          this.#logger.error({ err: error }, 'could not append a health verdict'),
+        ),
+    });
   }
 
   /** Connects: serves operations, follows the engine's events, reports its inventory, starts heartbeating. */
@@ -89,6 +100,7 @@ export class EmulatedAgent {
   }
 
   async stop(): Promise<void> {
+    this.#prober.stop();
     clearInterval(this.#heartbeat);
     this.#subscription?.unsubscribe();
     this.#abort.abort();
@@ -102,7 +114,14 @@ export class EmulatedAgent {
   }
 
   async #inventory(): Promise<ObservedContainer[]> {
-    return (await this.#runtime.list()).filter((c) => this.#owns(c));
+    const containers = (await this.#runtime.list()).filter((c) => this.#owns(c));
+    this.#prober.sync(containers);
+    return containers.map((c) => this.#probed(c));
+  }
+
+  /** The container with the prober's verdict on its current run, as the agent reports every container. */
+  #probed(container: ObservedContainer): ObservedContainer {
+    return { ...container, health: this.#prober.healthOf(container) };
   }
 
   async #serve(msg: Msg): Promise<void> {
@@ -155,6 +174,9 @@ export class EmulatedAgent {
         return { containers: await this.#inventory() };
       case 'facts':
       case 'logs':
+      case 'discoverContainers':
+      case 'describeContainer':
+      case 'adoptContainer':
         throw new AppError('invalid', `${op} is not served by the emulated agent`);
       default: {
         const unknown: never = op;
@@ -176,15 +198,19 @@ export class EmulatedAgent {
     try {
       for await (const event of this.#runtime.events({ signal: this.#abort.signal })) {
         if (!this.#owns(event)) continue;
-        await this.#append('ContainerChanged', async () => ({
-          action: event.action,
-          containerId: event.id,
-          tenantId: event.tenantId,
-          podId: event.podId,
-          generation: event.generation,
-          exitCode: event.exitCode,
-          container: event.action === 'destroy' ? null : await this.#runtime.inspect(event.id),
-        }));
+        await this.#append('ContainerChanged', async () => {
+          const container = event.action === 'destroy' ? null : await this.#runtime.inspect(event.id);
+          this.#prober.observe(event.id, container);
+          return {
+            action: event.action,
+            containerId: event.id,
+            tenantId: event.tenantId,
+            podId: event.podId,
+            generation: event.generation,
+            exitCode: event.exitCode,
+            container: container && this.#probed(container),
+          };
+        });
       }
     } catch (error) {
       if (!this.#abort.signal.aborted) this.#logger.error({ err: error }, 'docker events ended');

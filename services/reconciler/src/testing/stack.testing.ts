@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import {
   AppError,
   type ContainerSpecInput,
@@ -43,10 +44,13 @@ import { EmulatedAgent, type Owns } from './emulated-agent.testing.ts';
  */
 
 export const INTERVAL_MS = 500;
+/** A short crash backoff, so a crash loop shows its growing gaps within seconds: 200 ms doubling to 3.2 s. */
+export const BACKOFF_BASE_MS = 200;
+export const BACKOFF_CAP_MS = 3_200;
 const RUN_LABEL = 'agentpod-test.run';
 
 type PodEvent = EventOf<typeof podEvents>;
-type PodRecord = { spec: PodSpec; generation: number; volumeName: string | null };
+type PodRecord = { spec: PodSpec; generation: number; volumeName: string | null; hostPorts: number[] };
 
 export type Stack = {
   tenantId: string;
@@ -108,6 +112,21 @@ export async function startStack(): Promise<Stack> {
           env: pod.spec.env,
           limits: pod.spec.limits,
           labels: { [RUN_LABEL]: run },
+          // Published on 127.0.0.1, where the agent probes; the health check's port resolved as the pods service does.
+          ports: pod.spec.ports.map((port, i) => ({
+            containerPort: port.containerPort,
+            protocol: port.protocol,
+            hostPort: pod.hostPorts[i] ?? 0,
+            hostIp: '127.0.0.1' as const,
+          })),
+          ...(pod.spec.health
+            ? {
+                health: {
+                  ...pod.spec.health,
+                  port: pod.spec.health.port ?? pod.spec.ports.find((p) => p.protocol === 'tcp')?.containerPort,
+                },
+              }
+            : {}),
           ...(pod.spec.cmd ? { cmd: pod.spec.cmd } : {}),
           ...(pod.volumeName && pod.spec.volume
             ? { volume: { name: pod.volumeName, mountPath: pod.spec.volume.mountPath } }
@@ -124,6 +143,8 @@ export async function startStack(): Promise<Stack> {
         AGENTPOD_DATABASE_URL: db.url,
         AGENTPOD_LOG_LEVEL: process.env.RECONCILER_TEST_LOG ?? 'warn',
         AGENTPOD_RECONCILE_INTERVAL_MS: String(INTERVAL_MS),
+        AGENTPOD_RECONCILE_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS),
+        AGENTPOD_RECONCILE_BACKOFF_CAP_MS: String(BACKOFF_CAP_MS),
       },
     });
     cleanups.push(() => service.stop());
@@ -152,9 +173,11 @@ export async function startStack(): Promise<Stack> {
         const aggregateId = podAggregateId(tenantId, podId);
         const data = podEvents[event.type].parse(event.data);
         if (event.type === 'PodCreated' || event.type === 'PodUpdated') {
-          const { spec, generation } = event.data;
+          const { generation } = event.data;
+          const spec = PodSpec.parse(event.data.spec);
           const volume = event.type === 'PodCreated' ? event.data.volumeName : (pods.get(podId)?.volumeName ?? null);
-          pods.set(podId, { spec: PodSpec.parse(spec), generation, volumeName: volume });
+          const hostPorts = await Promise.all(spec.ports.map(() => freePort()));
+          pods.set(podId, { spec, generation, volumeName: volume, hostPorts });
         }
         const { position } = await store.append('pods', aggregateId, [{ type: event.type, data, tenantId }], {
           expected: positions.get(aggregateId) ?? EMPTY_POSITION,
@@ -190,6 +213,16 @@ async function removeTenantResources(docker: Docker, tenantId: string): Promise<
       .getVolume(v.Name)
       .remove()
       .catch(() => {});
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
 }
 
 export const podVolume = (tenantId: string, podId: string): string => volumeName(tenantId, podId);

@@ -23,11 +23,15 @@ export const podsProjection: Projection<PodsDb> = {
       const update = (set: Updateable<PodsTable>) =>
         tx.updateTable('pods').set(set).where('tenant_id', '=', pod.tenantId).where('pod_id', '=', pod.podId).execute();
       switch (event.type) {
-        case 'PodCreated': {
-          const { nodeId, spec, ports, volumeName, generation } = event.data;
+        case 'PodCreated':
+        case 'PodAdopted': {
+          const { nodeId, spec, ports, generation } = event.data;
+          // An adopted pod's data is in its kept mounts, never in a volume of AgentPod's.
+          const volumeName = event.type === 'PodCreated' ? event.data.volumeName : null;
           const row = {
             node_id: nodeId,
             generation,
+            first_generation: generation,
             desired: 'running' as const,
             spec: jsonb(spec),
             ports: jsonb(ports),

@@ -37,7 +37,7 @@ export async function findPods(deps: PodsDeps, filter: PodFilter): Promise<PodVi
   if (pods.length === 0) return [];
   const tenantIds = [...new Set(pods.map((pod) => pod.tenant_id))];
   const podIds = [...new Set(pods.map((pod) => pod.pod_id))];
-  const [nodes, containers, actions] = await Promise.all([
+  const [nodes, containers, actions, recoveries, failing] = await Promise.all([
     findNodes(db, deps.heartbeats, deps.runtime.clock(), { ids: [...new Set(pods.map((pod) => pod.node_id))] }),
     db
       .selectFrom('containers')
@@ -63,6 +63,18 @@ export async function findPods(deps: PodsDeps, filter: PodFilter): Promise<PodVi
       .where('tenant_id', 'in', tenantIds)
       .where('pod_id', 'in', podIds)
       .execute(),
+    db
+      .selectFrom('pod_recoveries')
+      .select(['tenant_id', 'pod_id', 'generation', 'recoveries'])
+      .where('tenant_id', 'in', tenantIds)
+      .where('pod_id', 'in', podIds)
+      .execute(),
+    db
+      .selectFrom('pod_failing')
+      .select(['tenant_id', 'pod_id', 'generation', 'summary'])
+      .where('tenant_id', 'in', tenantIds)
+      .where('pod_id', 'in', podIds)
+      .execute(),
   ]);
   const nodeById = new Map(nodes.map((node) => [node.id, node]));
   const actionByPod = new Map<string, ActionRow>(actions.map((a) => [key(a.tenant_id, a.pod_id), a]));
@@ -73,8 +85,19 @@ export async function findPods(deps: PodsDeps, filter: PodFilter): Promise<PodVi
     list.push({ ...c, observed: ObservedContainer.parse(c.observed), health });
     containersByPod.set(key(c.tenant_id, c.pod_id), list);
   }
+  // Only this pod's own history counts: a pod created under the name of a deleted one starts at a later generation.
+  const recoveriesByPod = new Map<string, { generation: number; recoveries: number }[]>();
+  for (const r of recoveries) {
+    recoveriesByPod.set(key(r.tenant_id, r.pod_id), [...(recoveriesByPod.get(key(r.tenant_id, r.pod_id)) ?? []), r]);
+  }
+  const recoveriesOf = (pod: (typeof pods)[number]) =>
+    (recoveriesByPod.get(key(pod.tenant_id, pod.pod_id)) ?? [])
+      .filter((r) => r.generation >= pod.first_generation)
+      .reduce((sum, r) => sum + r.recoveries, 0);
+  const failingByPod = new Map(failing.map((f) => [key(f.tenant_id, f.pod_id), f]));
   return pods.map((pod) => {
     const node = nodeById.get(pod.node_id);
+    const marked = failingByPod.get(key(pod.tenant_id, pod.pod_id));
     // The container of the current generation on the pod's node; a running one first should there be two.
     const current = (containersByPod.get(key(pod.tenant_id, pod.pod_id)) ?? [])
       .filter((c) => c.generation === pod.generation && c.node_id === pod.node_id)
@@ -85,6 +108,8 @@ export async function findPods(deps: PodsDeps, filter: PodFilter): Promise<PodVi
       node: node?.liveness ?? { status: 'pending', lastSeenAt: null },
       container: current,
       action: actionByPod.get(key(pod.tenant_id, pod.pod_id)),
+      recoveries: recoveriesOf(pod),
+      failing: marked && marked.generation >= pod.first_generation ? marked : undefined,
     });
   });
 }

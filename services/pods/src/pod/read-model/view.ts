@@ -30,30 +30,49 @@ export type ContainerRow = {
 /** The reconciler's last action on the pod. */
 export type ActionRow = { generation: number; ok: boolean; error: { code: string; message: string } | null };
 
+/** The reconciler marked the pod failing (PodFailing) and it has not recovered since. */
+export type FailingRow = { generation: number; summary: string };
+
 export type PodFacts = {
   pod: PodRow;
   nodeName: string | null;
   node: Liveness;
   container: ContainerRow | undefined;
   action: ActionRow | undefined;
+  /** Successful recoveries (crash and health restarts by the reconciler) since the pod was created. */
+  recoveries: number;
+  failing: FailingRow | undefined;
 };
+
+export const NODE_UNREACHABLE = 'node unreachable';
+
+type Status = { status: PodStatus; message: string | null };
 
 /**
  * A pod's status from what is wanted and what is observed, pure. The order of the rules matters: a pod stopped on
- * purpose reads stopped; without a container, an unreachable node explains it; a failed action on the current
- * generation explains anything else (with Docker's words); then the container's own state.
+ * purpose reads stopped; a pod the reconciler marked failing reads failing (with its summary) until it recovers;
+ * without a container, an unreachable node explains it; a failed action on the current generation explains anything
+ * else (with Docker's words); then the container's own state. On an unreachable node that state is the last one
+ * seen, and the message says so.
  */
-export function podStatus({ pod, node, container, action }: PodFacts): { status: PodStatus; message: string | null } {
+export function podStatus(facts: PodFacts): Status {
+  const { pod, node, container, failing } = facts;
   if (pod.deleted_at !== null) return { status: 'deleting', message: null };
-  const state = container?.state;
-  if (pod.desired === 'stopped' && state !== 'running') return { status: 'stopped', message: null };
+  if (pod.desired === 'stopped' && container?.state !== 'running') return { status: 'stopped', message: null };
+  if (failing) return { status: 'failing', message: failing.summary };
   if (!container && node.status === 'removed') return { status: 'pending', message: 'node removed' };
-  if (!container && node.status !== 'online') return { status: 'pending', message: 'node offline' };
+  if (node.status === 'online' || node.status === 'removed') return observedStatus(facts);
+  if (!container) return { status: 'pending', message: NODE_UNREACHABLE };
+  const last = observedStatus(facts);
+  return { status: last.status, message: last.message ? `${NODE_UNREACHABLE}; ${last.message}` : NODE_UNREACHABLE };
+}
+
+function observedStatus({ pod, container, action }: PodFacts): Status {
   if (action && !action.ok && action.generation === pod.generation) {
     return { status: 'failed', message: action.error?.message ?? 'the last action failed' };
   }
   if (!container) return { status: 'pending', message: 'waiting for the node to create it' };
-  switch (state) {
+  switch (container.state) {
     case 'running':
       return { status: 'running', message: null };
     case 'exited':
@@ -98,7 +117,7 @@ export function podView(facts: PodFacts): PodView {
     health: podHealth(spec, container),
     image: spec.image,
     ports: PortBinding.array().parse(pod.ports),
-    restarts: container?.restarts ?? 0,
+    restarts: facts.recoveries,
     containerId: container?.container_id ?? null,
     spec,
     createdAt: pod.created_at.toISOString(),

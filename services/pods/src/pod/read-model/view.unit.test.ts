@@ -7,7 +7,7 @@ import { type ContainerRow, type PodFacts, podHealth, podStatus, podView } from 
 
 const T0 = new Date('2026-03-01T12:00:00.000Z');
 const online: Liveness = { status: 'online', lastSeenAt: T0.toISOString() };
-const offline: Liveness = { status: 'offline', lastSeenAt: T0.toISOString() };
+const unreachable: Liveness = { status: 'unreachable', lastSeenAt: T0.toISOString() };
 
 const observed = (state: ObservedContainer['state'], extra: Partial<ObservedContainer> = {}): ContainerRow => ({
   container_id: 'c1',
@@ -55,13 +55,15 @@ const facts = (extra: Partial<PodFacts> = {}): PodFacts => ({
   node: online,
   container: undefined,
   action: undefined,
+  recoveries: 0,
+  failing: undefined,
   ...extra,
 });
 const failed = { generation: 1, ok: false, error: { code: 'internal', message: 'pull access denied for nope' } };
 
 describe('pod status rules', () => {
   test('no container: pending, saying why', () => {
-    assert.deepEqual(podStatus(facts({ node: offline })), { status: 'pending', message: 'node offline' });
+    assert.deepEqual(podStatus(facts({ node: unreachable })), { status: 'pending', message: 'node unreachable' });
     assert.deepEqual(podStatus(facts({ node: { status: 'removed', lastSeenAt: null } })), {
       status: 'pending',
       message: 'node removed',
@@ -87,13 +89,36 @@ describe('pod status rules', () => {
     assert.equal(podStatus(facts({ container: observed('created') })).status, 'creating');
     const stopped = facts({ pod: { ...facts().pod, desired: 'stopped' }, container: observed('exited') });
     assert.equal(podStatus(stopped).status, 'stopped');
-    assert.equal(podStatus({ ...stopped, container: undefined, node: offline }).status, 'stopped');
+    assert.equal(podStatus({ ...stopped, container: undefined, node: unreachable }).status, 'stopped');
   });
 
-  test('the view carries the spec, the container and its restarts', () => {
-    const view = podView(facts({ container: { ...observed('running'), restarts: 2 } }));
+  test('on an unreachable node: the last state seen, saying the node is unreachable', () => {
+    assert.deepEqual(podStatus(facts({ node: unreachable, container: observed('running') })), {
+      status: 'running',
+      message: 'node unreachable',
+    });
+    assert.deepEqual(podStatus(facts({ node: unreachable, container: observed('exited', { exitCode: 3 }) })), {
+      status: 'exited',
+      message: 'node unreachable; exit code 3',
+    });
+  });
+
+  test('marked failing by the reconciler: failing with its summary, until it recovers; stopped wins', () => {
+    const failing = { generation: 1, summary: 'exited with code 1 4 times in a row; next try in 8 s' };
+    assert.deepEqual(podStatus(facts({ failing, container: observed('exited', { exitCode: 1 }) })), {
+      status: 'failing',
+      message: failing.summary,
+    });
+    assert.equal(podStatus(facts({ failing, container: observed('running'), node: unreachable })).status, 'failing');
+    const stopped = facts({ pod: { ...facts().pod, desired: 'stopped' }, failing, container: observed('exited') });
+    assert.equal(podStatus(stopped).status, 'stopped');
+    assert.equal(podStatus(facts({ container: observed('running') })).status, 'running');
+  });
+
+  test('the view carries the spec, the container and its restarts: the recoveries, not the container’s count', () => {
+    const view = podView(facts({ container: { ...observed('running'), restarts: 2 }, recoveries: 3 }));
     assert.equal(view.status, 'running');
-    assert.equal(view.restarts, 2);
+    assert.equal(view.restarts, 3);
     assert.equal(view.containerId, 'c1');
     assert.equal(view.health, 'unknown');
     assert.equal(view.nodeName, 'alpha');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@agentpod/kit';
+import type { Logger } from '../logger.ts';
 import { type Keyring, keyringOf } from './cipher.ts';
 
 /**

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createLogger } from '@agentpod/kit';
+import { createLogger } from '../logger.ts';
 import { decrypt, encrypt } from './cipher.ts';
 import { loadKeyring } from './key-source.ts';
 
