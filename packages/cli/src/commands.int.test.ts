@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { type FakeGateway, runCli, startFakeGateway } from './test/fake-gateway.ts';
+import { describe, test } from 'node:test';
+import { runCli, useFakeGateway } from './test/fake-gateway.ts';
 import { acme, BOB_ID, event, members, TOKEN_ID, tokenView } from './test/fixtures.ts';
 
 /*
@@ -13,28 +10,15 @@ import { acme, BOB_ID, event, members, TOKEN_ID, tokenView } from './test/fixtur
  */
 
 describe('agentpod commands against a stand-in gateway', () => {
-  let gateway: FakeGateway;
-  let home: string;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => runCli(args, { env });
-
-  before(async () => {
-    gateway = await startFakeGateway();
-    home = await mkdtemp(join(tmpdir(), 'agentpod-cli-'));
-    env = { HOME: home, AGENTPOD_URL: gateway.url, AGENTPOD_TOKEN: 'apt_test' };
-  });
-  after(async () => {
-    await gateway?.close();
-    await rm(home, { recursive: true, force: true });
-  });
-  beforeEach(() => gateway.reset());
+  const suite = useFakeGateway();
+  const { cli } = suite;
 
   test('tenant create sends the validated body with the bearer token', async () => {
-    gateway.on('POST /api/v1/tenants', () => ({ status: 201, body: acme }));
+    suite.gateway.on('POST /api/v1/tenants', () => ({ status: 201, body: acme }));
     const result = await cli('tenant', 'create', 'acme', '--name', '  Acme Corp ');
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'created tenant acme (Acme Corp)\n');
-    const [request] = gateway.requests;
+    const [request] = suite.gateway.requests;
     assert.deepEqual(request?.body, { id: 'acme', name: 'Acme Corp' });
     assert.equal(request?.headers.authorization, 'Bearer apt_test');
     assert.equal(request?.headers['content-type'], 'application/json');
@@ -55,13 +39,13 @@ describe('agentpod commands against a stand-in gateway', () => {
       assert.equal(result.stdout, '');
       assert.match(result.stderr, /^agentpod: invalid [^\n]+\n$/, args.join(' '));
     }
-    assert.equal(gateway.requests.length, 0);
+    assert.equal(suite.gateway.requests.length, 0);
     const expires = await cli('token', 'create', '--name', 'ci', '--expires', '30x');
     assert.equal(expires.stderr, 'agentpod: invalid --expires: must be a number followed by m, h or d (e.g. 30d)\n');
   });
 
   test("the gateway's errors: one line on stderr, or the JSON error on stdout; exit code per class", async () => {
-    gateway.on('GET /api/v1/tenants/globex', () => ({
+    suite.gateway.on('GET /api/v1/tenants/globex', () => ({
       status: 404,
       body: { error: { code: 'not_found', message: 'tenant globex not found' } },
     }));
@@ -72,18 +56,18 @@ describe('agentpod commands against a stand-in gateway', () => {
     assert.equal(json.stderr, '');
     assert.deepEqual(JSON.parse(json.stdout), { error: { code: 'not_found', message: 'tenant globex not found' } });
 
-    gateway.on('PATCH /api/v1/tenants/acme', () => ({
+    suite.gateway.on('PATCH /api/v1/tenants/acme', () => ({
       status: 403,
       body: { error: { code: 'forbidden', message: 'a viewer token cannot change anything' } },
     }));
     assert.equal((await cli('tenant', 'rename', 'acme', '--name', 'New')).code, 4);
-    gateway.on('POST /api/v1/tenants', () => ({
+    suite.gateway.on('POST /api/v1/tenants', () => ({
       status: 409,
       body: { error: { code: 'conflict', message: 'tenant acme already exists' } },
     }));
     const conflict = await cli('tenant', 'create', 'acme', '--name', 'Acme');
     assert.deepEqual(conflict, { code: 1, stdout: '', stderr: 'agentpod: tenant acme already exists\n' });
-    gateway.on('GET /api/v1/tenants', () => ({
+    suite.gateway.on('GET /api/v1/tenants', () => ({
       status: 429,
       headers: { 'retry-after': '7' },
       body: { error: { code: 'rate_limited', message: 'slow down' } },
@@ -98,7 +82,7 @@ describe('agentpod commands against a stand-in gateway', () => {
   test('tenant list prints an aligned table; --json prints the answer and nothing else', async () => {
     const { role: _none, ...unrelated } = acme;
     const globex = { ...unrelated, id: 'globex', name: 'Globex', memberCount: 12 };
-    gateway.on('GET /api/v1/tenants', () => ({ status: 200, body: { tenants: [acme, globex] } }));
+    suite.gateway.on('GET /api/v1/tenants', () => ({ status: 200, body: { tenants: [acme, globex] } }));
     const human = await cli('tenant', 'list');
     assert.equal(human.code, 0, human.stderr);
     assert.equal(
@@ -113,34 +97,34 @@ describe('agentpod commands against a stand-in gateway', () => {
   });
 
   test('tenant delete asks for --yes off a terminal, and sends force as a query', async () => {
-    const refused = await runCli(['tenant', 'delete', 'acme'], { env, stdin: 'acme\n' });
+    const refused = await runCli(['tenant', 'delete', 'acme'], { env: suite.env, stdin: 'acme\n' });
     assert.equal(refused.code, 2);
     assert.equal(refused.stderr, 'agentpod: not deleting tenant acme: confirm on a terminal, or pass --yes\n');
-    assert.equal(gateway.requests.length, 0);
+    assert.equal(suite.gateway.requests.length, 0);
 
-    gateway.on('DELETE /api/v1/tenants/acme', () => ({ status: 204 }));
+    suite.gateway.on('DELETE /api/v1/tenants/acme', () => ({ status: 204 }));
     const deleted = await cli('tenant', 'delete', 'acme', '--force', '--yes', '--json');
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.deepEqual(JSON.parse(deleted.stdout), { tenant: 'acme', deleted: true });
-    assert.deepEqual(gateway.requests[0]?.query, { force: 'true' });
-    assert.equal(gateway.requests[0]?.body, undefined);
+    assert.deepEqual(suite.gateway.requests[0]?.query, { force: 'true' });
+    assert.equal(suite.gateway.requests[0]?.body, undefined);
   });
 
   test('tenant member role and remove accept an email and send the user id', async () => {
-    gateway.on('GET /api/v1/tenants/acme/members', () => ({ status: 200, body: { members } }));
-    gateway.on(`PATCH /api/v1/tenants/acme/members/${BOB_ID}`, (request) => ({
+    suite.gateway.on('GET /api/v1/tenants/acme/members', () => ({ status: 200, body: { members } }));
+    suite.gateway.on(`PATCH /api/v1/tenants/acme/members/${BOB_ID}`, (request) => ({
       status: 200,
       body: { ...members[1], role: (request.body as { role: string }).role },
     }));
-    gateway.on(`DELETE /api/v1/tenants/acme/members/${BOB_ID}`, () => ({ status: 204 }));
+    suite.gateway.on(`DELETE /api/v1/tenants/acme/members/${BOB_ID}`, () => ({ status: 204 }));
     const role = await cli('tenant', 'member', 'role', 'acme', 'Bob@Example.com', 'admin');
     assert.equal(role.code, 0, role.stderr);
     assert.equal(role.stdout, 'bob@example.com is now admin in acme\n');
-    assert.deepEqual(gateway.requests.at(-1)?.body, { role: 'admin' });
+    assert.deepEqual(suite.gateway.requests.at(-1)?.body, { role: 'admin' });
 
     const remove = await cli('tenant', 'member', 'remove', 'acme', BOB_ID);
     assert.equal(remove.code, 0, remove.stderr);
-    assert.equal(gateway.requests.at(-1)?.method, 'DELETE');
+    assert.equal(suite.gateway.requests.at(-1)?.method, 'DELETE');
 
     const stranger = await cli('tenant', 'member', 'remove', 'acme', 'eve@example.com');
     assert.deepEqual(stranger, {
@@ -151,7 +135,7 @@ describe('agentpod commands against a stand-in gateway', () => {
   });
 
   test('tenant member add invites with a lower-cased email and the role', async () => {
-    gateway.on('POST /api/v1/tenants/acme/members', () => ({
+    suite.gateway.on('POST /api/v1/tenants/acme/members', () => ({
       status: 201,
       body: {
         id: 'inv_000000000000000000001',
@@ -164,12 +148,12 @@ describe('agentpod commands against a stand-in gateway', () => {
     }));
     const result = await cli('tenant', 'member', 'add', 'acme', 'Carol@Example.com', '--role', 'viewer');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.body, { email: 'carol@example.com', role: 'viewer' });
+    assert.deepEqual(suite.gateway.requests[0]?.body, { email: 'carol@example.com', role: 'viewer' });
     assert.match(result.stdout, /^invited carol@example\.com to acme as viewer \(invitation inv_0+1, expires/);
   });
 
   test('token create prints the secret once; list and revoke', async () => {
-    gateway.on('POST /api/v1/tokens', () => ({ status: 201, body: { token: 'apt_secret', view: tokenView } }));
+    suite.gateway.on('POST /api/v1/tokens', () => ({ status: 201, body: { token: 'apt_secret', view: tokenView } }));
     const created = await cli(
       'token',
       'create',
@@ -183,20 +167,23 @@ describe('agentpod commands against a stand-in gateway', () => {
       '30d',
     );
     assert.equal(created.code, 0, created.stderr);
-    assert.deepEqual(gateway.requests[0]?.body, { name: 'ci', tenant: 'acme', role: 'viewer', expiresIn: '30d' });
+    assert.deepEqual(suite.gateway.requests[0]?.body, { name: 'ci', tenant: 'acme', role: 'viewer', expiresIn: '30d' });
     assert.match(created.stdout, /^token +apt_secret$/m);
 
-    gateway.on('GET /api/v1/tokens', () => ({ status: 200, body: { tokens: [{ ...tokenView, revoked: true }] } }));
+    suite.gateway.on('GET /api/v1/tokens', () => ({
+      status: 200,
+      body: { tokens: [{ ...tokenView, revoked: true }] },
+    }));
     const list = await cli('token', 'list');
     assert.match(list.stdout, new RegExp(`^${TOKEN_ID}  ci +viewer +acme +revoked `, 'm'));
 
-    gateway.on(`DELETE /api/v1/tokens/${TOKEN_ID}`, () => ({ status: 204 }));
+    suite.gateway.on(`DELETE /api/v1/tokens/${TOKEN_ID}`, () => ({ status: 204 }));
     const revoked = await cli('token', 'revoke', TOKEN_ID);
     assert.deepEqual(revoked, { code: 0, stdout: `revoked token ${TOKEN_ID}\n`, stderr: '' });
   });
 
   test('audit passes its filters as the query and shows the next-page cursor', async () => {
-    gateway.on('GET /api/v1/audit', () => ({
+    suite.gateway.on('GET /api/v1/audit', () => ({
       status: 200,
       body: {
         entries: [{ ...event(2), eventId: event(2).id, context: 'tenants' }],
@@ -205,17 +192,22 @@ describe('agentpod commands against a stand-in gateway', () => {
     }));
     const result = await cli('audit', '--tenant', 'acme', '--type', 'TenantRenamed', '--limit', '1');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.query, { tenant: 'acme', type: 'TenantRenamed', limit: '1' });
+    assert.deepEqual(suite.gateway.requests[0]?.query, { tenant: 'acme', type: 'TenantRenamed', limit: '1' });
     assert.match(result.stdout, /^TIME +TYPE +TENANT +ACTOR +AGGREGATE$/m);
     assert.match(result.stdout, /^2025-01-02T03:04:02Z +TenantRenamed +acme +user:usr_admin0+ +acme$/m);
     assert.match(result.stdout, /\(more: repeat with --before cursor-2\)/);
   });
 
   test('events prints one line per event, NDJSON with --json', async () => {
-    gateway.on('GET /api/v1/events', () => ({ status: 200, body: { events: [event(1), event(2)] } }));
+    suite.gateway.on('GET /api/v1/events', () => ({ status: 200, body: { events: [event(1), event(2)] } }));
     const human = await cli('events', '--tenant', 'acme', '--aggregate', 'acme');
     assert.equal(human.code, 0, human.stderr);
-    assert.deepEqual(gateway.requests[0]?.query, { tenant: 'acme', aggregate: 'acme', follow: 'false', limit: '100' });
+    assert.deepEqual(suite.gateway.requests[0]?.query, {
+      tenant: 'acme',
+      aggregate: 'acme',
+      follow: 'false',
+      limit: '100',
+    });
     assert.deepEqual(
       human.stdout
         .trimEnd()
@@ -238,7 +230,7 @@ describe('agentpod commands against a stand-in gateway', () => {
 
   test('events --follow prints each event as it arrives, until the stream ends', async () => {
     let release: (() => void) | undefined;
-    gateway.on('GET /api/v1/events', (_request, response) => {
+    suite.gateway.on('GET /api/v1/events', (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       response.write(`${JSON.stringify(event(1))}\n`);
       release = () => {
@@ -248,7 +240,7 @@ describe('agentpod commands against a stand-in gateway', () => {
     });
     let releasedAfter = '';
     const result = await runCli(['events', '--follow', '--json'], {
-      env,
+      env: suite.env,
       // The second event is only sent once the first has been printed: proof that lines are not buffered.
       onStdout: (soFar) => {
         if (release && releasedAfter === '') {
@@ -266,17 +258,17 @@ describe('agentpod commands against a stand-in gateway', () => {
         .map((line) => JSON.parse(line)),
       [event(1), event(2)],
     );
-    assert.equal(gateway.requests[0]?.query.follow, 'true');
+    assert.equal(suite.gateway.requests[0]?.query.follow, 'true');
   });
 
   test('events --follow stops cleanly on Ctrl-C, exit code 0', async () => {
     let held: ServerResponse | undefined;
-    gateway.on('GET /api/v1/events', (_request, response) => {
+    suite.gateway.on('GET /api/v1/events', (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       response.write(`${JSON.stringify(event(1))}\n`);
       held = response; // never ended by the server
     });
-    const result = await runCli(['events', '-f'], { env, interruptWhen: (soFar) => soFar.includes('\n') });
+    const result = await runCli(['events', '-f'], { env: suite.env, interruptWhen: (soFar) => soFar.includes('\n') });
     held?.end();
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
@@ -284,7 +276,7 @@ describe('agentpod commands against a stand-in gateway', () => {
   });
 
   test('admin replay reports per service and exits 1 when a rebuilt read model differs', async () => {
-    gateway.on('POST /api/v1/admin/replay', () => ({
+    suite.gateway.on('POST /api/v1/admin/replay', () => ({
       status: 200,
       body: {
         reports: [
@@ -295,7 +287,7 @@ describe('agentpod commands against a stand-in gateway', () => {
     }));
     const result = await cli('admin', 'replay', '--all');
     assert.equal(result.code, 1);
-    assert.deepEqual(gateway.requests[0]?.body, { service: 'all', swap: true });
+    assert.deepEqual(suite.gateway.requests[0]?.body, { service: 'all', swap: true });
     assert.equal(
       result.stdout,
       'SERVICE   EVENTS  DURATION  IDENTICAL  SWAPPED\n' +
@@ -303,14 +295,14 @@ describe('agentpod commands against a stand-in gateway', () => {
         'tenants   42      1.23s     no         yes\n',
     );
     const one = await cli('admin', 'replay', 'pods', '--no-swap', '--json');
-    assert.deepEqual(gateway.requests.at(-1)?.body, { service: 'pods', swap: false });
+    assert.deepEqual(suite.gateway.requests.at(-1)?.body, { service: 'pods', swap: false });
     assert.equal(JSON.parse(one.stdout).reports.length, 2);
     assert.equal((await cli('admin', 'replay')).code, 2);
     assert.equal((await cli('admin', 'replay', 'pods', '--all')).code, 2);
   });
 
   test('status reads /healthz and exits 1 when degraded', async () => {
-    gateway.on('GET /healthz', () => ({
+    suite.gateway.on('GET /healthz', () => ({
       status: 503,
       body: {
         status: 'degraded',

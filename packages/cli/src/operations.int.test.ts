@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   type DoctorReport,
   PodSpec,
@@ -11,7 +8,7 @@ import {
   type ReconcilePlanResult,
   type ReconcileResult,
 } from '@agentpod/contracts';
-import { type FakeGateway, runCli, startFakeGateway } from './test/fake-gateway.ts';
+import { runCli, useFakeGateway } from './test/fake-gateway.ts';
 import { NODE_ID, podView } from './test/pod-fixtures.ts';
 
 /*
@@ -72,28 +69,15 @@ const pass = (failed: boolean): ReconcileResult => ({
 const pod = (podId: string, overrides: Partial<PodView>): PodView => ({ ...podView, podId, ...overrides });
 
 describe('agentpod reconcile, health and doctor against a stand-in gateway', () => {
-  let gateway: FakeGateway;
-  let home: string;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => runCli(args, { env });
-
-  before(async () => {
-    gateway = await startFakeGateway();
-    home = await mkdtemp(join(tmpdir(), 'agentpod-cli-ops-'));
-    env = { HOME: home, AGENTPOD_URL: gateway.url, AGENTPOD_TOKEN: 'apt_test' };
-  });
-  after(async () => {
-    await gateway?.close();
-    await rm(home, { recursive: true, force: true });
-  });
-  beforeEach(() => gateway.reset());
+  const suite = useFakeGateway();
+  const { cli } = suite;
 
   test('reconcile --dry-run shows the actions and the pods left waiting, changing nothing', async () => {
-    gateway.on('GET /api/v1/reconciler/plan', () => ({ status: 200, body: plan }));
+    suite.gateway.on('GET /api/v1/reconciler/plan', () => ({ status: 200, body: plan }));
     const result = await cli('reconcile', '--dry-run', '--tenant', 'acme');
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(
-      gateway.requests.map((r) => [r.method, r.path, r.query]),
+      suite.gateway.requests.map((r) => [r.method, r.path, r.query]),
       [['GET', '/api/v1/reconciler/plan', { tenant: 'acme' }]],
     );
     const lines = result.stdout.split('\n');
@@ -108,19 +92,19 @@ describe('agentpod reconcile, health and doctor against a stand-in gateway', () 
   });
 
   test('reconcile --once runs one pass and shows each action with its outcome; a failure exits 1', async () => {
-    gateway.on('POST /api/v1/reconciler/reconcile', () => ({ status: 200, body: pass(false) }));
+    suite.gateway.on('POST /api/v1/reconciler/reconcile', () => ({ status: 200, body: pass(false) }));
     const ok = await cli('reconcile', '--once');
     assert.equal(ok.code, 0, ok.stderr);
-    assert.deepEqual(gateway.requests[0]?.body, {});
+    assert.deepEqual(suite.gateway.requests[0]?.body, {});
     assert.match(ok.stdout, /^pass by 2 replicas \(aaaaaaaa: 4 shards, 12 ms; bbbbbbbb: 4 shards, 8 ms\)\n/);
     assert.match(ok.stdout, /start +acme\/web +nod_\w+ +done +recovery 2 \(crash\)\n/);
     assert.match(ok.stdout, /start +acme\/api +nod_\w+ +still running +recovery 1 \(crash\)\n/);
 
-    gateway.reset();
-    gateway.on('POST /api/v1/reconciler/reconcile', () => ({ status: 200, body: pass(true) }));
+    suite.gateway.reset();
+    suite.gateway.on('POST /api/v1/reconciler/reconcile', () => ({ status: 200, body: pass(true) }));
     const failed = await cli('reconcile', '--once', '--tenant', 'acme');
     assert.equal(failed.code, 1);
-    assert.deepEqual(gateway.requests[0]?.body, { tenant: 'acme' });
+    assert.deepEqual(suite.gateway.requests[0]?.body, { tenant: 'acme' });
     assert.match(failed.stdout, /failed: no such image/);
   });
 
@@ -131,13 +115,13 @@ describe('agentpod reconcile, health and doctor against a stand-in gateway', () 
     const bad = await cli('reconcile', '--dry-run', '--tenant', 'Not A Tenant');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^agentpod: invalid --tenant/);
-    assert.equal(gateway.requests.length, 0);
+    assert.equal(suite.gateway.requests.length, 0);
   });
 
   test('reconcile without flags: one pass, then every reconciler event as it happens until Ctrl-C', async () => {
-    gateway.on('POST /api/v1/reconciler/reconcile', () => ({ status: 200, body: pass(false) }));
+    suite.gateway.on('POST /api/v1/reconciler/reconcile', () => ({ status: 200, body: pass(false) }));
     let held: ServerResponse | undefined;
-    gateway.on('GET /api/v1/events', (_request, response) => {
+    suite.gateway.on('GET /api/v1/events', (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const event = (type: string, data: Record<string, unknown>) =>
         `${JSON.stringify({ type, occurredAt: '2025-01-02T03:04:07.000Z', aggregateId: 'pod_acme_web', data })}\n`;
@@ -152,10 +136,10 @@ describe('agentpod reconcile, health and doctor against a stand-in gateway', () 
       response.write(event('PodFailing', { tenantId: 'acme', podId: 'web', summary: 'exited with code 1 3 times' }));
       held = response;
     });
-    const result = await runCli(['reconcile'], { env, interruptWhen: (soFar) => soFar.includes('FAILING') });
+    const result = await runCli(['reconcile'], { env: suite.env, interruptWhen: (soFar) => soFar.includes('FAILING') });
     held?.end();
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gateway.requests[1]?.query, { context: 'reconciler', follow: 'true', limit: '1' });
+    assert.deepEqual(suite.gateway.requests[1]?.query, { context: 'reconciler', follow: 'true', limit: '1' });
     assert.match(result.stdout, /^pass by 2 replicas/);
     assert.match(result.stdout, /2025-01-02T03:04:07Z {2}acme\/web {2}start done \(recovery 3, crash\)\n/);
     assert.match(result.stdout, /2025-01-02T03:04:07Z {2}acme\/web {2}FAILING: exited with code 1 3 times\n/);
@@ -167,7 +151,7 @@ describe('agentpod reconcile, health and doctor against a stand-in gateway', () 
       ports: [{ containerPort: 8080 }],
       health: { type: 'http', path: '/healthz' },
     });
-    gateway.on('GET /api/v1/pods', () => ({
+    suite.gateway.on('GET /api/v1/pods', () => ({
       status: 200,
       body: {
         pods: [
@@ -180,15 +164,15 @@ describe('agentpod reconcile, health and doctor against a stand-in gateway', () 
     }));
     const result = await cli('health', '--tenant', 'acme');
     assert.equal(result.code, 1, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.query, { tenant: 'acme' });
+    assert.deepEqual(suite.gateway.requests[0]?.query, { tenant: 'acme' });
     assert.match(result.stdout, /^pods {4}4: failing 1, running 3\nhealth {2}healthy 1, no check 2, unhealthy 1\n/);
     assert.match(result.stdout, /needs attention:\nPOD +STATUS +HEALTH +RESTARTS +MESSAGE\n/);
     assert.match(result.stdout, /acme\/cron +running +unhealthy +0 +GET \/healthz answered 500\n/);
     assert.match(result.stdout, /acme\/worker +failing +- +4 +exited with code 1 4 times in a row\n/);
     assert.doesNotMatch(result.stdout, /acme\/web/);
 
-    gateway.reset();
-    gateway.on('GET /api/v1/pods', () => ({ status: 200, body: { pods: [pod('web', {})] } }));
+    suite.gateway.reset();
+    suite.gateway.on('GET /api/v1/pods', () => ({ status: 200, body: { pods: [pod('web', {})] } }));
     const fine = await cli('health');
     assert.equal(fine.code, 0);
     assert.match(fine.stdout, /every pod is as it should be\n$/);
@@ -210,8 +194,8 @@ describe('agentpod reconcile, health and doctor against a stand-in gateway', () 
         { id: 'node.edge-1', area: 'node', status: 'warn', detail: 'edge-1 has never joined', hint: 'run the install' },
       ],
     };
-    gateway.on('GET /healthz', () => ({ status: 503, body: { status: 'degraded', services: {} } }));
-    gateway.on('GET /api/v1/system/doctor', () => ({ status: 200, body: report }));
+    suite.gateway.on('GET /healthz', () => ({ status: 503, body: { status: 'degraded', services: {} } }));
+    suite.gateway.on('GET /api/v1/system/doctor', () => ({ status: 200, body: report }));
     const result = await cli('doctor');
     assert.equal(result.code, 1, result.stderr);
     assert.match(
@@ -235,13 +219,15 @@ describe('agentpod reconcile, health and doctor against a stand-in gateway', () 
   });
 
   test('doctor without a credential, and without a gateway: each says what to do', async () => {
-    gateway.on('GET /healthz', () => ({ status: 200, body: { status: 'ok', services: {} } }));
-    const anonymous = await runCli(['doctor'], { env: { HOME: home, AGENTPOD_URL: gateway.url } });
+    suite.gateway.on('GET /healthz', () => ({ status: 200, body: { status: 'ok', services: {} } }));
+    const anonymous = await runCli(['doctor'], {
+      env: { HOME: suite.env.HOME ?? '', AGENTPOD_URL: suite.gateway.url },
+    });
     assert.equal(anonymous.code, 1);
     assert.match(anonymous.stdout, /platform +FAIL +not signed in: the platform checks were not run\n/);
     assert.match(anonymous.stdout, /platform: agentpod login \(as a platform admin\), or set AGENTPOD_TOKEN\n/);
 
-    const nowhere = await runCli(['doctor'], { env: { ...env, AGENTPOD_URL: 'http://127.0.0.1:9' } });
+    const nowhere = await runCli(['doctor'], { env: { ...suite.env, AGENTPOD_URL: 'http://127.0.0.1:9' } });
     assert.equal(nowhere.code, 1);
     assert.match(nowhere.stdout, /gateway\.reachable +FAIL +cannot reach the gateway at http:\/\/127\.0\.0\.1:9/);
     assert.match(nowhere.stdout, /gateway\.reachable: start the control plane \(npm start\)/);

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PodSpec, type PodView } from '@agentpod/contracts';
-import { type FakeGateway, runCli, startFakeGateway } from './test/fake-gateway.ts';
+import { runCli, useFakeGateway } from './test/fake-gateway.ts';
 import { ACCESS_TOKEN, addNodeResult, NODE_ID, nodeView, podView } from './test/pod-fixtures.ts';
 
 /*
@@ -17,24 +14,11 @@ const POD = '/api/v1/tenants/acme/pods/web';
 const MiB = 1024 * 1024;
 
 describe('agentpod pod and node commands against a stand-in gateway', () => {
-  let gateway: FakeGateway;
-  let home: string;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => runCli(args, { env });
-
-  before(async () => {
-    gateway = await startFakeGateway();
-    home = await mkdtemp(join(tmpdir(), 'agentpod-cli-pods-'));
-    env = { HOME: home, AGENTPOD_URL: gateway.url, AGENTPOD_TOKEN: 'apt_test' };
-  });
-  after(async () => {
-    await gateway?.close();
-    await rm(home, { recursive: true, force: true });
-  });
-  beforeEach(() => gateway.reset());
+  const suite = useFakeGateway();
+  const { cli } = suite;
 
   test('pod create turns the flags into the API body; the secret is sent, never printed', async () => {
-    gateway.on('POST /api/v1/tenants/acme/pods', () => ({
+    suite.gateway.on('POST /api/v1/tenants/acme/pods', () => ({
       status: 201,
       body: { ...podView, status: 'pending', message: 'waiting for the node', accessToken: ACCESS_TOKEN },
     }));
@@ -72,7 +56,7 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
       'edge-1',
     );
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.body, {
+    assert.deepEqual(suite.gateway.requests[0]?.body, {
       podId: 'web',
       spec: {
         image: 'ghcr.io/acme/app:v2',
@@ -105,22 +89,24 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
   });
 
   test('pod create --secret K reads the value from stdin', async () => {
-    gateway.on('POST /api/v1/tenants/acme/pods', () => ({
+    suite.gateway.on('POST /api/v1/tenants/acme/pods', () => ({
       status: 201,
       body: { ...podView, accessToken: ACCESS_TOKEN },
     }));
     const result = await runCli(['pod', 'create', 'acme/web', '--image', 'nginx:1.27', '--secret', 'TOKEN', '--json'], {
-      env,
+      env: suite.env,
       stdin: 'multi=line\nsecret value\n',
     });
     assert.equal(result.code, 0, result.stderr);
-    const body = gateway.requests[0]?.body as { secrets: unknown; spec: { secretNames: string[] } };
+    const body = suite.gateway.requests[0]?.body as { secrets: unknown; spec: { secretNames: string[] } };
     assert.deepEqual(body.secrets, { TOKEN: 'multi=line\nsecret value' });
     assert.deepEqual(body.spec.secretNames, ['TOKEN']);
     assert.equal(JSON.parse(result.stdout).accessToken, ACCESS_TOKEN);
     assert.ok(!result.stdout.includes('secret value'));
 
-    const empty = await runCli(['pod', 'create', 'acme/web', '--image', 'nginx:1.27', '--secret', 'TOKEN'], { env });
+    const empty = await runCli(['pod', 'create', 'acme/web', '--image', 'nginx:1.27', '--secret', 'TOKEN'], {
+      env: suite.env,
+    });
     assert.deepEqual(empty, {
       code: 2,
       stdout: '',
@@ -164,11 +150,11 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
       const result = await cli(...args);
       assert.deepEqual(result, { code: 2, stdout: '', stderr: `agentpod: ${message}\n` }, args.join(' '));
     }
-    assert.equal(gateway.requests.length, 0);
+    assert.equal(suite.gateway.requests.length, 0);
   });
 
   test('pod create --wait: progress on stderr, the running pod on stdout', async () => {
-    gateway.on('POST /api/v1/tenants/acme/pods', () => ({
+    suite.gateway.on('POST /api/v1/tenants/acme/pods', () => ({
       status: 201,
       body: { ...podView, status: 'pending', accessToken: ACCESS_TOKEN },
     }));
@@ -179,7 +165,7 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
       { status: 'running' },
     ];
     let polls = 0;
-    gateway.on(`GET ${POD}`, () => ({
+    suite.gateway.on(`GET ${POD}`, () => ({
       status: 200,
       body: { ...podView, ...states[Math.min(polls++, states.length - 1)] },
     }));
@@ -194,18 +180,18 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
   });
 
   test('--wait: a pod that fails exits 1 with its error; one that never starts times out', async () => {
-    gateway.on('POST /api/v1/tenants/acme/pods', () => ({
+    suite.gateway.on('POST /api/v1/tenants/acme/pods', () => ({
       status: 201,
       body: { ...podView, accessToken: ACCESS_TOKEN },
     }));
     const message = 'pull access denied for nope/missing, repository does not exist';
-    gateway.on(`GET ${POD}`, () => ({ status: 200, body: { ...podView, status: 'failed', message } }));
+    suite.gateway.on(`GET ${POD}`, () => ({ status: 200, body: { ...podView, status: 'failed', message } }));
     const failed = await cli('pod', 'create', 'acme/web', '--image', 'nope/missing:1', '--wait');
     assert.equal(failed.code, 1);
     assert.equal(failed.stdout, '');
     assert.match(failed.stderr, new RegExp(`agentpod: acme/web failed: ${message}\\n$`));
 
-    gateway.on(`GET ${POD}`, () => ({
+    suite.gateway.on(`GET ${POD}`, () => ({
       status: 200,
       body: { ...podView, status: 'pending', message: 'node unreachable' },
     }));
@@ -220,12 +206,12 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
 
   test('pod create --wait with a health check waits for healthy', async () => {
     const spec = PodSpec.parse({ ...podView.spec, health: { type: 'http', path: '/healthz' } });
-    gateway.on('POST /api/v1/tenants/acme/pods', () => ({
+    suite.gateway.on('POST /api/v1/tenants/acme/pods', () => ({
       status: 201,
       body: { ...podView, spec, accessToken: ACCESS_TOKEN },
     }));
     let polls = 0;
-    gateway.on(`GET ${POD}`, () => ({
+    suite.gateway.on(`GET ${POD}`, () => ({
       status: 200,
       body: { ...podView, spec, health: polls++ < 2 ? 'starting' : 'healthy' },
     }));
@@ -248,7 +234,7 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
   });
 
   test('pod list: grouped by tenant; --tenant is passed as the query', async () => {
-    gateway.on('GET /api/v1/pods', () => ({
+    suite.gateway.on('GET /api/v1/pods', () => ({
       status: 200,
       body: {
         pods: [
@@ -265,30 +251,33 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
     );
     assert.match(result.stdout, /\nglobex\n {2}POD +STATUS.*\n {2}api +pending: node unreachable +- +edge-1 +- +0 /);
     await cli('pod', 'list', '--tenant', 'acme');
-    assert.deepEqual(gateway.requests.at(-1)?.query, { tenant: 'acme' });
+    assert.deepEqual(suite.gateway.requests.at(-1)?.query, { tenant: 'acme' });
     const json = await cli('pod', 'list', '--json');
     assert.equal(JSON.parse(json.stdout).pods.length, 2);
   });
 
   test('pod status, stop, start, restart, token', async () => {
-    gateway.on(`GET ${POD}`, () => ({ status: 200, body: podView }));
+    suite.gateway.on(`GET ${POD}`, () => ({ status: 200, body: podView }));
     const status = await cli('pod', 'status', 'acme/web');
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^ports +127\.0\.0\.1:20001→8080$/m);
     assert.match(status.stdout, /^limits +256Mi memory, 0\.5 CPUs, 256 pids$/m);
     for (const verb of ['stop', 'start', 'restart']) {
-      gateway.on(`POST ${POD}/${verb}`, () => ({ status: 200, body: podView }));
+      suite.gateway.on(`POST ${POD}/${verb}`, () => ({ status: 200, body: podView }));
       const result = await cli('pod', verb, 'acme/web');
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(gateway.requests.at(-1)?.path, `${POD}/${verb}`);
-      assert.equal(gateway.requests.at(-1)?.method, 'POST');
+      assert.equal(suite.gateway.requests.at(-1)?.path, `${POD}/${verb}`);
+      assert.equal(suite.gateway.requests.at(-1)?.method, 'POST');
     }
-    gateway.on(`GET ${POD}/token`, () => ({ status: 200, body: { accessToken: ACCESS_TOKEN } }));
+    suite.gateway.on(`GET ${POD}/token`, () => ({ status: 200, body: { accessToken: ACCESS_TOKEN } }));
     assert.deepEqual(await cli('pod', 'token', 'acme/web'), { code: 0, stdout: `${ACCESS_TOKEN}\n`, stderr: '' });
-    gateway.on(`POST ${POD}/token/rotate`, () => ({ status: 200, body: { accessToken: 'apa_new', generation: 4 } }));
+    suite.gateway.on(`POST ${POD}/token/rotate`, () => ({
+      status: 200,
+      body: { accessToken: 'apa_new', generation: 4 },
+    }));
     const rotated = await cli('pod', 'token', 'acme/web', '--rotate', '--json');
     assert.deepEqual(JSON.parse(rotated.stdout), { accessToken: 'apa_new', generation: 4 });
-    gateway.on(`GET ${POD}/token`, () => ({
+    suite.gateway.on(`GET ${POD}/token`, () => ({
       status: 403,
       body: { error: { code: 'forbidden', message: 'this needs the admin role in acme; you have member' } },
     }));
@@ -296,7 +285,7 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
   });
 
   test('pod update: what changes, limits one by one', async () => {
-    gateway.on(`PATCH ${POD}`, () => ({ status: 200, body: { ...podView, generation: 2 } }));
+    suite.gateway.on(`PATCH ${POD}`, () => ({ status: 200, body: { ...podView, generation: 2 } }));
     const result = await cli(
       'pod',
       'update',
@@ -316,7 +305,7 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
     );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'updated pod acme/web: generation 2\n');
-    assert.deepEqual(gateway.requests[0]?.body, {
+    assert.deepEqual(suite.gateway.requests[0]?.body, {
       image: 'nginx:1.28',
       cmd: null,
       env: { MODE: 'debug' },
@@ -327,23 +316,23 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
   });
 
   test('pod delete: confirmation off a terminal needs --yes; --keep-volume is the query', async () => {
-    const refused = await runCli(['pod', 'delete', 'acme/web'], { env, stdin: 'acme/web\n' });
+    const refused = await runCli(['pod', 'delete', 'acme/web'], { env: suite.env, stdin: 'acme/web\n' });
     assert.deepEqual(refused, {
       code: 2,
       stdout: '',
       stderr: 'agentpod: not deleting pod acme/web: confirm on a terminal, or pass --yes\n',
     });
-    assert.equal(gateway.requests.length, 0);
-    gateway.on(`DELETE ${POD}`, () => ({ status: 204 }));
+    assert.equal(suite.gateway.requests.length, 0);
+    suite.gateway.on(`DELETE ${POD}`, () => ({ status: 204 }));
     const deleted = await cli('pod', 'delete', 'acme/web', '--keep-volume', '--yes');
     assert.deepEqual(deleted, { code: 0, stdout: 'deleted pod acme/web; its volume is kept\n', stderr: '' });
-    assert.deepEqual(gateway.requests[0]?.query, { keepVolume: 'true' });
+    assert.deepEqual(suite.gateway.requests[0]?.query, { keepVolume: 'true' });
     await cli('pod', 'delete', 'acme/web', '-y');
-    assert.deepEqual(gateway.requests[1]?.query, { keepVolume: 'false' });
+    assert.deepEqual(suite.gateway.requests[1]?.query, { keepVolume: 'false' });
   });
 
   test("pod logs: the container's stdout to stdout, its stderr to stderr, escapes defused", async () => {
-    gateway.on(`GET ${POD}/logs`, () => ({
+    suite.gateway.on(`GET ${POD}/logs`, () => ({
       status: 200,
       body: {
         lines: [
@@ -354,19 +343,19 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
     }));
     const result = await cli('pod', 'logs', 'acme/web', '--tail', '20');
     assert.deepEqual(result, { code: 0, stdout: 'listening on 8080\n', stderr: 'warn\\u{1b}[31m red\n' });
-    assert.deepEqual(gateway.requests[0]?.query, { tail: '20', follow: 'false' });
+    assert.deepEqual(suite.gateway.requests[0]?.query, { tail: '20', follow: 'false' });
   });
 
   test('pod logs --follow streams lines as they come until Ctrl-C (exit 0); --json is NDJSON', async () => {
     let held: ServerResponse | undefined;
-    gateway.on(`GET ${POD}/logs`, (_request, response) => {
+    suite.gateway.on(`GET ${POD}/logs`, (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       response.write(`${JSON.stringify({ stream: 'stdout', time: 't1', text: 'one' })}\n`);
       held = response;
     });
     let sentSecond = false;
     const result = await runCli(['pod', 'logs', 'acme/web', '-f', '--json'], {
-      env,
+      env: suite.env,
       onStdout: (soFar) => {
         if (!sentSecond && soFar.includes('one')) {
           sentSecond = true;
@@ -384,9 +373,9 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
         .map((line) => JSON.parse(line).text),
       ['one', 'two'],
     );
-    assert.equal(gateway.requests[0]?.query.follow, 'true');
+    assert.equal(suite.gateway.requests[0]?.query.follow, 'true');
 
-    gateway.on(`GET ${POD}/logs`, (_request, response) => {
+    suite.gateway.on(`GET ${POD}/logs`, (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       response.write(`${JSON.stringify({ stream: 'stdout', time: 't1', text: 'last words' })}\n`);
       response.end(`${JSON.stringify({ error: { code: 'unavailable', message: 'the node is unreachable' } })}\n`);
@@ -396,24 +385,24 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
   });
 
   test('node add prints the install command; --tenant registers a tenant node', async () => {
-    gateway.on('POST /api/v1/nodes', () => ({ status: 201, body: addNodeResult }));
+    suite.gateway.on('POST /api/v1/nodes', () => ({ status: 201, body: addNodeResult }));
     const result = await cli('node', 'add', 'edge-1');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.body, { name: 'edge-1' });
+    assert.deepEqual(suite.gateway.requests[0]?.body, { name: 'edge-1' });
     assert.match(result.stdout, /^Added node edge-1 \(nod_\w+\), in the platform pool\.$/m);
     assert.match(result.stdout, new RegExp(`^ {4}${addNodeResult.installCommand}$`, 'm'));
     assert.equal(result.stdout.split(addNodeResult.joinToken).length - 1, 1, 'the token is printed once');
 
     const owned = { ...addNodeResult, node: { ...addNodeResult.node, tenantId: 'acme' } };
-    gateway.on('POST /api/v1/tenants/acme/nodes', () => ({ status: 201, body: owned }));
+    suite.gateway.on('POST /api/v1/tenants/acme/nodes', () => ({ status: 201, body: owned }));
     const tenant = await cli('node', 'add', 'edge-1', '--tenant', 'acme', '--json');
     assert.equal(tenant.code, 0, tenant.stderr);
-    assert.equal(gateway.requests[1]?.path, '/api/v1/tenants/acme/nodes');
+    assert.equal(suite.gateway.requests[1]?.path, '/api/v1/tenants/acme/nodes');
     assert.deepEqual(JSON.parse(tenant.stdout), owned);
   });
 
   test('node list, status, join-token, remove', async () => {
-    gateway.on('GET /api/v1/nodes', () => ({
+    suite.gateway.on('GET /api/v1/nodes', () => ({
       status: 200,
       body: { nodes: [nodeView, { ...addNodeResult.node, name: 'spare', tenantId: 'acme' }] },
     }));
@@ -423,22 +412,22 @@ describe('agentpod pod and node commands against a stand-in gateway', () => {
     assert.match(list.stdout, new RegExp(`^edge-1 +${NODE_ID} +pool +online +\\S+ ago +2 +512Mi/4Gi$`, 'm'));
     assert.match(list.stdout, /^spare +nod_\w+ +acme +pending +never +0 +0B\/\?$/m);
 
-    gateway.on('GET /api/v1/nodes/edge-1', () => ({ status: 200, body: nodeView }));
+    suite.gateway.on('GET /api/v1/nodes/edge-1', () => ({ status: 200, body: nodeView }));
     const status = await cli('node', 'status', 'edge-1');
     assert.match(status.stdout, /^docker +27\.3\.1$/m);
     assert.match(status.stdout, /^disk +60Gi free of 80Gi$/m);
 
-    gateway.on('POST /api/v1/nodes/edge-1/join-token', () => ({ status: 201, body: addNodeResult }));
+    suite.gateway.on('POST /api/v1/nodes/edge-1/join-token', () => ({ status: 201, body: addNodeResult }));
     const token = await cli('node', 'join-token', 'edge-1');
     assert.match(token.stdout, new RegExp(`^ {4}${addNodeResult.installCommand}$`, 'm'));
 
     const refused = await cli('node', 'remove', 'edge-1');
     assert.equal(refused.code, 2);
-    gateway.on('DELETE /api/v1/nodes/edge-1', () => ({ status: 200, body: { ...nodeView, status: 'removed' } }));
+    suite.gateway.on('DELETE /api/v1/nodes/edge-1', () => ({ status: 200, body: { ...nodeView, status: 'removed' } }));
     const removed = await cli('node', 'remove', 'edge-1', '--yes');
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, /^removed node edge-1/);
-    gateway.on('DELETE /api/v1/nodes/edge-1', () => ({
+    suite.gateway.on('DELETE /api/v1/nodes/edge-1', () => ({
       status: 404,
       body: { error: { code: 'not_found', message: 'no node edge-1' } },
     }));

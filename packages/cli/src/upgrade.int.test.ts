@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { RolloutPodView, RolloutView } from '@agentpod/contracts';
-import { type FakeGateway, runCli, startFakeGateway } from './test/fake-gateway.ts';
+import { useFakeGateway } from './test/fake-gateway.ts';
 import { podView } from './test/pod-fixtures.ts';
 
 /*
@@ -43,30 +40,17 @@ const rollout = (pods: RolloutPodView[], extra: Partial<RolloutView> = {}): Roll
 });
 
 describe('agentpod pod upgrade against a stand-in gateway', () => {
-  let gateway: FakeGateway;
-  let home: string;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => runCli(args, { env });
-
-  before(async () => {
-    gateway = await startFakeGateway();
-    home = await mkdtemp(join(tmpdir(), 'agentpod-cli-upgrade-'));
-    env = { HOME: home, AGENTPOD_URL: gateway.url, AGENTPOD_TOKEN: 'apt_test' };
-  });
-  after(async () => {
-    await gateway?.close();
-    await rm(home, { recursive: true, force: true });
-  });
-  beforeEach(() => gateway.reset());
+  const suite = useFakeGateway();
+  const { cli } = suite;
 
   /** The rollout as the gateway answers it, one state per poll (the last one repeats). */
   function serve(states: RolloutView[]) {
     let polls = 0;
-    gateway.on(`GET /api/v1/rollouts/${ID}`, () => ({
+    suite.gateway.on(`GET /api/v1/rollouts/${ID}`, () => ({
       status: 200,
       body: states[Math.min(polls++, states.length - 1)],
     }));
-    gateway.on('GET /api/v1/tenants/acme/pods/web', () => ({
+    suite.gateway.on('GET /api/v1/tenants/acme/pods/web', () => ({
       status: 200,
       body: { ...podView, generation: 2, status: 'running', health: 'starting' },
     }));
@@ -84,7 +68,7 @@ describe('agentpod pod upgrade against a stand-in gateway', () => {
         reason: 'acme/web: its health check fails',
       },
     );
-    gateway.on('POST /api/v1/tenants/acme/rollouts', () => ({
+    suite.gateway.on('POST /api/v1/tenants/acme/rollouts', () => ({
       status: 201,
       body: rollout([target('web'), target('api')]),
     }));
@@ -101,7 +85,7 @@ describe('agentpod pod upgrade against a stand-in gateway', () => {
       '1',
     );
     assert.equal(result.code, 1, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.body, { image: 'app:2', maxUnavailable: 1, all: true });
+    assert.deepEqual(suite.gateway.requests[0]?.body, { image: 'app:2', maxUnavailable: 1, all: true });
     assert.equal(
       result.stdout,
       `rollout ${ID} failed: acme/web: its health check fails (0 upgraded, 1 failed, 1 left untouched)\n`,
@@ -113,11 +97,11 @@ describe('agentpod pod upgrade against a stand-in gateway', () => {
 
   test('one named pod: its tenant in the path, the pod in the body; --json prints the rollout; exit 0', async () => {
     const done = rollout([target('web', { phase: 'healthy', generation: 2 })], { status: 'succeeded' });
-    gateway.on('POST /api/v1/tenants/acme/rollouts', () => ({ status: 201, body: rollout([target('web')]) }));
+    suite.gateway.on('POST /api/v1/tenants/acme/rollouts', () => ({ status: 201, body: rollout([target('web')]) }));
     serve([done]);
     const result = await cli('pod', 'upgrade', 'acme/web', '--image', 'app:2', '--timeout', '60', '--json');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.body, {
+    assert.deepEqual(suite.gateway.requests[0]?.body, {
       image: 'app:2',
       timeoutSeconds: 60,
       maxUnavailable: 1,
@@ -127,7 +111,7 @@ describe('agentpod pod upgrade against a stand-in gateway', () => {
   });
 
   test('--all alone goes to the platform route; rollout status shows one', async () => {
-    gateway.on('POST /api/v1/rollouts', () => ({
+    suite.gateway.on('POST /api/v1/rollouts', () => ({
       status: 201,
       body: rollout([target('web', { phase: 'healthy', generation: 2 })], { status: 'succeeded', tenantId: null }),
     }));
@@ -155,6 +139,6 @@ describe('agentpod pod upgrade against a stand-in gateway', () => {
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
-    assert.deepEqual(gateway.requests, []);
+    assert.deepEqual(suite.gateway.requests, []);
   });
 });

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { AlertView, DeliveryView, WebhookView } from '@agentpod/contracts';
-import { type FakeGateway, runCli, startFakeGateway } from '../test/fake-gateway.ts';
+import { useFakeGateway } from '../test/fake-gateway.ts';
 
 /* The webhook and alerts commands against a stand-in gateway: what is sent, what is printed, the exit code. */
 
@@ -53,30 +50,17 @@ const alert: AlertView = {
 };
 
 describe('agentpod webhook and alerts against a stand-in gateway', () => {
-  let gateway: FakeGateway;
-  let home: string;
-  let env: Record<string, string>;
-  const cli = (...args: string[]) => runCli(args, { env });
-
-  before(async () => {
-    gateway = await startFakeGateway();
-    home = await mkdtemp(join(tmpdir(), 'agentpod-cli-'));
-    env = { HOME: home, AGENTPOD_URL: gateway.url, AGENTPOD_TOKEN: 'apt_test' };
-  });
-  after(async () => {
-    await gateway?.close();
-    await rm(home, { recursive: true, force: true });
-  });
-  beforeEach(() => gateway.reset());
+  const suite = useFakeGateway();
+  const { cli } = suite;
 
   test('webhook add sends the URL and events and prints the secret once', async () => {
-    gateway.on('POST /api/v1/tenants/acme/webhooks', () => ({
+    suite.gateway.on('POST /api/v1/tenants/acme/webhooks', () => ({
       status: 201,
       body: { webhook, secret: 'whsec_s3cr3t' },
     }));
     const result = await cli('webhook', 'add', webhook.url, '--tenant', 'acme', '--events', 'alert.fired');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.body, { url: webhook.url, events: ['alert.fired'] });
+    assert.deepEqual(suite.gateway.requests[0]?.body, { url: webhook.url, events: ['alert.fired'] });
     assert.match(result.stdout, /secret\s+whsec_s3cr3t\n/);
     assert.match(result.stdout, /shown only now/);
   });
@@ -88,12 +72,12 @@ describe('agentpod webhook and alerts against a stand-in gateway', () => {
     const events = await cli('webhook', 'add', webhook.url, '--tenant', 'acme', '--events', 'alert.exploded');
     assert.equal(events.code, 2);
     assert.match(events.stderr, /invalid --events/);
-    assert.equal(gateway.requests.length, 0);
+    assert.equal(suite.gateway.requests.length, 0);
   });
 
   test('webhook test sends the ping and waits for its first attempt; deliveries shows every attempt', async () => {
-    gateway.on(`POST /api/v1/tenants/acme/webhooks/${WEBHOOK}/test`, () => ({ status: 202, body: pending }));
-    gateway.on(`GET /api/v1/tenants/acme/webhooks/${WEBHOOK}/deliveries`, () => ({
+    suite.gateway.on(`POST /api/v1/tenants/acme/webhooks/${WEBHOOK}/test`, () => ({ status: 202, body: pending }));
+    suite.gateway.on(`GET /api/v1/tenants/acme/webhooks/${WEBHOOK}/deliveries`, () => ({
       status: 200,
       body: { deliveries: [delivered] },
     }));
@@ -116,10 +100,10 @@ describe('agentpod webhook and alerts against a stand-in gateway', () => {
   });
 
   test('alerts list passes the filters and prints JSON with --json', async () => {
-    gateway.on('GET /api/v1/alerts', () => ({ status: 200, body: { alerts: [alert] } }));
+    suite.gateway.on('GET /api/v1/alerts', () => ({ status: 200, body: { alerts: [alert] } }));
     const result = await cli('alerts', 'list', '--tenant', 'acme', '--state', 'firing', '--json');
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gateway.requests[0]?.query, { tenant: 'acme', state: 'firing', limit: '100' });
+    assert.deepEqual(suite.gateway.requests[0]?.query, { tenant: 'acme', state: 'firing', limit: '100' });
     assert.deepEqual(JSON.parse(result.stdout), { alerts: [alert] });
     const bad = await cli('alerts', 'list', '--state', 'burning');
     assert.equal(bad.code, 2);

@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 /*
@@ -119,4 +123,43 @@ export function runCli(args: readonly string[], options: RunOptions): Promise<Cl
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+export type FakeGatewaySuite = {
+  /** The stand-in gateway of the running describe block. */
+  readonly gateway: FakeGateway;
+  /** What the CLI runs with: an empty HOME of its own, the gateway's URL and an API token. */
+  readonly env: Record<string, string>;
+  /** Runs `agentpod <args>` with `env`. */
+  cli: (...args: string[]) => Promise<CliResult>;
+};
+
+/**
+ * For a describe block of CLI tests: starts a stand-in gateway and an empty HOME before its tests, resets the
+ * gateway's routes before each test, and removes both after them.
+ */
+export function useFakeGateway(): FakeGatewaySuite {
+  let gateway: FakeGateway | undefined;
+  let home: string | undefined;
+  let env: Record<string, string> = {};
+  before(async () => {
+    gateway = await startFakeGateway();
+    home = await mkdtemp(join(tmpdir(), 'agentpod-cli-'));
+    env = { HOME: home, AGENTPOD_URL: gateway.url, AGENTPOD_TOKEN: 'apt_test' };
+  });
+  after(async () => {
+    await gateway?.close();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+  beforeEach(() => gateway?.reset());
+  return {
+    get gateway() {
+      if (!gateway) throw new Error('the stand-in gateway is used outside its describe block');
+      return gateway;
+    },
+    get env() {
+      return env;
+    },
+    cli: (...args) => runCli(args, { env }),
+  };
 }

@@ -48,4 +48,3 @@ export function decrypt(keyring: Keyring, value: Encrypted, context: string): st
     });
   }
 }
-

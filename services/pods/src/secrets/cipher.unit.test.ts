@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { type Encrypted, Encrypted as EncryptedSchema } from '@agentpod/contracts';
-import { refusedWith, thrown } from '../testing/given.ts';
 import { keyringOf } from '@agentpod/kit';
+import { refusedWith, thrown } from '../testing/given.ts';
 import { decrypt, encrypt, secretContext } from './cipher.ts';
 
 const keyring = keyringOf(randomBytes(32));

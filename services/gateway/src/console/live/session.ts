@@ -134,12 +134,13 @@ export class LiveSession {
     if (code !== undefined && this.#o.socket.readyState === OPEN) this.#o.socket.close(code, reason);
   }
 
-  /** Every pod the user may see, remembered as sent; null when the pods service cannot say. */
+  /**
+   * Every pod the user may see; null when the pods service cannot say. Not digested: the first push of a pod
+   * after an event may repeat what this list said, which costs less than hashing a thousand views per connect.
+   */
   async #initialPods(): Promise<PodView[] | null> {
     try {
-      const pods = podsOf(await this.#ask('listPods', {}));
-      for (const view of pods) this.#sent.set(keyOf(view), digest(view));
-      return pods;
+      return podsOf(await this.#ask('listPods', {}));
     } catch (error) {
       this.#o.logger.warn({ err: error }, 'could not list pods for a console; it loads them itself');
       return null;

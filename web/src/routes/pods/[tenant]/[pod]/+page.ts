@@ -3,7 +3,6 @@ import { error } from '@sveltejs/kit';
 import { ApiError, api } from '../../../../lib/api.ts';
 import { podAggregate } from '../../../../lib/format.ts';
 
-
 export async function load({ params, fetch }) {
   const { tenant, pod } = params;
   try {
@@ -13,7 +12,8 @@ export async function load({ params, fetch }) {
     });
     return { tenantId: tenant, podId: pod, events };
   } catch (cause) {
-    if (cause instanceof ApiError && (cause.status === 404 || cause.status === 400)) error(404, `No pod ${tenant}/${pod}`);
+    if (cause instanceof ApiError && (cause.status === 404 || cause.status === 400))
+      error(404, `No pod ${tenant}/${pod}`);
     throw cause;
   }
 }
