@@ -11,7 +11,33 @@ export type ContainerTimes = { create?: number; start?: number; destroy?: number
 type Action = keyof ContainerTimes;
 const ACTIONS: readonly string[] = ['create', 'start', 'destroy'] satisfies Action[];
 
-type DockerEvent = { Type?: string; Action?: string; Actor?: { Attributes?: Record<string, string> } };
+export type DockerEvent = {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+};
+export type DockerEventStream = NodeJS.ReadableStream & { destroy?: () => void };
+
+/**
+ * Reads Docker's event stream (JSON lines): each event goes to `record` with the performance.now() its chunk
+ * arrived at; an error or the end of the stream goes to `fail`.
+ */
+export function followDockerEvents(
+  stream: DockerEventStream,
+  record: (event: DockerEvent, now: number) => void,
+  fail: (error: Error) => void,
+): void {
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    const now = performance.now();
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') record(JSON.parse(line) as DockerEvent, now);
+  });
+  stream.on('error', fail);
+  stream.on('end', () => fail(new Error('the Docker event stream ended')));
+}
 
 export class ContainerEvents {
   readonly #times = new Map<string, ContainerTimes>();
@@ -21,16 +47,11 @@ export class ContainerEvents {
 
   private constructor(stream: NodeJS.ReadableStream & { destroy?: () => void }) {
     this.#stream = stream;
-    let pending = '';
-    stream.on('data', (chunk: Buffer) => {
-      const now = performance.now();
-      pending += chunk.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() !== '') this.#record(JSON.parse(line) as DockerEvent, now);
-    });
-    stream.on('error', (error: Error) => this.#fail(error));
-    stream.on('end', () => this.#fail(new Error('the Docker event stream ended')));
+    followDockerEvents(
+      stream,
+      (event, now) => this.#record(event, now),
+      (error) => this.#fail(error),
+    );
   }
 
   /** Subscribes before it resolves: every container created after this is seen. */

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { type DockerEvent, followDockerEvents } from './docker-events.ts';
 
 /*
  * Every `start` and `die` of every container on this Docker Engine, as this process hears them on Docker's event
@@ -6,8 +7,6 @@ import type Docker from 'dockerode';
  * agent, or Docker's own restart policy) — the same clock and the same path for both. Unlike ContainerEvents
  * (first start only), it keeps every start, for containers that crash and start again.
  */
-
-type DockerEvent = { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
 
 export class RestartWatch {
   /** Container name → performance.now() of each start event, oldest first. */
@@ -18,16 +17,11 @@ export class RestartWatch {
 
   private constructor(stream: NodeJS.ReadableStream & { destroy?: () => void }) {
     this.#stream = stream;
-    let pending = '';
-    stream.on('data', (chunk: Buffer) => {
-      const now = performance.now();
-      pending += chunk.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() !== '') this.#record(JSON.parse(line) as DockerEvent, now);
-    });
-    stream.on('error', (error: Error) => this.#fail(error));
-    stream.on('end', () => this.#fail(new Error('the Docker event stream ended')));
+    followDockerEvents(
+      stream,
+      (event, now) => this.#record(event, now),
+      (error) => this.#fail(error),
+    );
   }
 
   /** Subscribes before it resolves: every start after this is seen. */
