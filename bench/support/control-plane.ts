@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '@agentpod/cli';
-import { AppError, BOOTSTRAP_HEADER } from '@agentpod/contracts';
+import { BOOTSTRAP_HEADER } from '@agentpod/contracts';
 import { createTestDatabase, freePort, startNatsServer, type TestDatabase } from '@agentpod/kit/testing';
 import type { BenchContext } from '../harness.ts';
 import { checkBuilt, entryPoints, type ServiceName } from './build.ts';
 import { assertAllRunning, type StackProcess, startProcess } from './processes.ts';
+import { whileUnavailable } from './stack.ts';
 import { until } from './wait.ts';
 
 /*
@@ -30,20 +31,6 @@ export type ControlPlane = {
   processes: ReadonlyMap<ServiceName, StackProcess>;
   assertRunning(): Promise<void>;
 };
-
-async function whileUnavailable<T>(signal: AbortSignal, call: () => Promise<T>): Promise<T> {
-  let result: T | undefined;
-  await until('the first commands to be served', START_TIMEOUT_MS, signal, async () => {
-    try {
-      result = await call();
-      return true;
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'unavailable') return false;
-      throw error;
-    }
-  });
-  return result as T;
-}
 
 export async function startControlPlane(
   { defer, log, signal }: BenchContext,

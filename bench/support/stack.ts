@@ -63,10 +63,10 @@ export type Stack = {
 };
 
 /**
- * Calls `call` again while it fails as `unavailable`: a service answers its health query before its command
- * handlers are registered (kit runService), so a healthy /healthz does not yet mean every command is served.
+ * Calls `call` again while it fails as `unavailable`: a first command can still find no responder while a
+ * service's queue-group subscriptions settle on the server, so start-up does not fail on that.
  */
-async function whileUnavailable<T>(signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+export async function whileUnavailable<T>(signal: AbortSignal, call: () => Promise<T>): Promise<T> {
   let result: T | undefined;
   await until('the first commands to be served', START_TIMEOUT_MS, signal, async () => {
     try {
