@@ -8,8 +8,8 @@ import { CALLERS, docHeader, docRow, expectedOutcome } from './role-matrix/polic
 
 /*
  * The role matrix, generated from the route table: every route, called as every kind of caller, against the real
- * identity, tenants and pods services behind a real gateway, must answer what docs/roles.md says. A new route
- * without an example, or without its row in the doc, fails here.
+ * identity, tenants, pods, monitor and ai services behind a real gateway, must answer what docs/roles.md says. A
+ * new route without an example, or without its row in the doc, fails here.
  */
 
 const ROUTE_NAMES = Object.keys(routes) as RouteName[];

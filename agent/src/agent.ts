@@ -4,6 +4,7 @@ import type { ReconnectBackoff } from './connection/backoff.ts';
 import { AgentConnection, type ConnectionDeps, type DialTarget } from './connection/client.ts';
 import { withProbedHealth } from './health/overlay.ts';
 import { HealthProber } from './health/prober.ts';
+import { type AgentMetrics, type AgentMetricsConfig, createAgentMetrics } from './metrics/agent-metrics.ts';
 import { type ObservationPump, startObservationPump } from './observe/pump.ts';
 import { dispatch } from './requests/dispatch.ts';
 import { createLimiter } from './requests/limiter.ts';
@@ -12,6 +13,7 @@ import { createOps } from './requests/ops.ts';
 import { PodLanes } from './requests/pod-lanes.ts';
 import { podSchedule } from './requests/schedule.ts';
 import type { ContainerRuntime } from './runtime/index.ts';
+import { createWorkspace, routeSession, type WorkspaceOptions } from './workspace/index.ts';
 
 export type AgentDeps = {
   runtime: ContainerRuntime;
@@ -26,6 +28,10 @@ export type AgentDeps = {
   settleMs?: number;
   /** Tests dial again sooner than production's 0.5 s → 30 s. */
   backoff?: ReconnectBackoff;
+  /** Terminals and files (workspace/): Docker for container terminals and pod volumes, file roots, limits. */
+  workspace?: WorkspaceOptions;
+  /** Node and container metrics every `intervalMs` (metrics/); unset: none are sent (most tests). */
+  metrics?: AgentMetricsConfig;
 };
 
 export type RunningAgent = {
@@ -51,13 +57,32 @@ export function startAgent(deps: AgentDeps): RunningAgent {
   });
   // Everything the agent reports about a container carries the prober's verdict.
   const runtime = withProbedHealth(deps.runtime, prober);
+  // Metrics learn the containers from the same observations as the prober; they are sent only while connected.
+  const metrics: AgentMetrics | undefined = deps.metrics
+    ? createAgentMetrics({
+        ...deps.metrics,
+        logger,
+        send: (frame) => connection.send(frame),
+        ready: () => connection.ready,
+      })
+    : undefined;
 
   const sessions = new LogSessions({ runtime, send, writable: () => connection.writable(), logger });
+  const workspace = createWorkspace({
+    ...deps.workspace,
+    runtime,
+    send,
+    writable: () => connection.writable(),
+    logger,
+  });
+  // `session` frames: to the terminal or file transfer with that id, else to the followed logs.
+  const toSession = routeSession(workspace, sessions);
   const handlers = createOps({
     runtime,
     facts: deps.facts,
     followLogs: (session) => sessions.follow(session),
     onAdopted: () => pump?.requestInventory(),
+    workspace: workspace.handlers,
   });
   // At most `concurrency` operations at once, and never two on one pod (see requests/schedule.ts).
   const schedule = podSchedule({ runtime, limiter, lanes: new PodLanes() });
@@ -72,7 +97,7 @@ export function startAgent(deps: AgentDeps): RunningAgent {
         return;
       }
       case 'session':
-        sessions.control(frame.session, frame.data);
+        toSession(frame.session, frame.data);
         return;
       case 'bye':
         return; // the connection logs it; the close follows
@@ -90,6 +115,7 @@ export function startAgent(deps: AgentDeps): RunningAgent {
     hello: async () => {
       const [facts, containers] = await Promise.all([deps.facts(), runtime.list()]);
       prober.sync(containers);
+      metrics?.sync(containers);
       return { t: 'hello', facts, containers };
     },
     onFrame,
@@ -99,8 +125,13 @@ export function startAgent(deps: AgentDeps): RunningAgent {
       if (drained.observations > 0 || drained.overflowed) pump?.requestInventory();
       // Verdicts are sent only when they change: any that were dropped must be said again.
       if (drained.overflowed) prober.resend();
+      metrics?.flush();
     },
-    onDown: () => sessions.closeAll(),
+    // Every session is bound to the socket: its logs end, its terminals are killed, its transfers dropped.
+    onDown: () => {
+      sessions.closeAll();
+      workspace.sessions.closeAll();
+    },
     ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}),
     ...(deps.pingMs ? { pingMs: deps.pingMs } : {}),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
@@ -112,22 +143,34 @@ export function startAgent(deps: AgentDeps): RunningAgent {
     runtime,
     send,
     logger,
-    onObserved: (id, container) => prober.observe(id, container),
-    onInventory: (containers) => prober.sync(containers),
+    onObserved: (id, container) => {
+      prober.observe(id, container);
+      metrics?.observe(id, container);
+    },
+    onInventory: (containers) => {
+      prober.sync(containers);
+      metrics?.sync(containers);
+    },
     ...(deps.settleMs ? { settleMs: deps.settleMs } : {}),
   });
   // Probing does not wait for the control plane: verdicts reached while it is away wait in the outbox.
   void deps.runtime.list().then(
-    (containers) => prober.sync(containers),
+    (containers) => {
+      prober.sync(containers);
+      metrics?.sync(containers);
+    },
     (error: unknown) => logger.warn({ err: error }, 'could not list containers to probe; will after the next change'),
   );
   connection.start();
+  metrics?.start();
 
   return {
     connection,
     async stop() {
       prober.stop();
+      await metrics?.stop();
       sessions.closeAll();
+      workspace.sessions.stop();
       await pump?.stop();
       await connection.stop();
     },

@@ -14,6 +14,20 @@ const flag = z
 export const defaultAgentStateDir = (uid: number | undefined = process.getuid?.()): string =>
   uid === 0 ? '/var/lib/agentpod-agent' : join(homedir(), '.agentpod-agent');
 
+/** `/srv/a,/data` → absolute directories, normalised; empty → none. */
+const fileRoots = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((root) => root.trim())
+      .filter(Boolean),
+  )
+  .refine((roots) => roots.every((root) => root.startsWith('/') && !root.split('/').includes('..')), {
+    error: 'must be comma-separated absolute directories (without "..")',
+  });
+
 export const AgentEnv = z.object({
   /**
    * The control plane's URL. `join` saves the URL it was given; when this is set it overrides the saved one
@@ -36,6 +50,25 @@ export const AgentEnv = z.object({
   AGENTPOD_AGENT_PULL: z.enum(['missing', 'never']).default('missing'),
   /** Control-plane requests the agent runs at once; more wait their turn. */
   AGENTPOD_AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /**
+   * Host directories the node's files may be browsed and changed in (comma-separated absolute paths). Unset:
+   * node files are closed (pod volumes work regardless).
+   */
+  AGENTPOD_FILE_ROOTS: fileRoots,
+  /** Largest upload (and largest unpacked tar) in bytes. */
+  AGENTPOD_FILE_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1024 ** 3),
+  /** Entries one directory listing returns at most; a bigger directory is listed `truncated`. */
+  AGENTPOD_FILE_MAX_LIST_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Terminal sessions (node shells and container execs) open at once; more are refused. */
+  AGENTPOD_TERMINAL_MAX_SESSIONS: z.coerce.number().int().min(1).max(1024).default(32),
+  /** The login shell of node terminals (else /bin/bash, else /bin/sh). */
+  SHELL: z.string().optional(),
+  /** Seconds between two metrics rounds (node and containers, sent as `metrics` frames). */
+  AGENTPOD_METRICS_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
 });
 export type AgentEnv = z.infer<typeof AgentEnv>;
 

@@ -1,4 +1,5 @@
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -109,6 +110,24 @@ export async function startDockerView(options: {
   };
 
   const server = createServer({ keepAliveTimeout: 60_000 }, forward);
+  // Hijacked connections (`docker exec` / attach: `Upgrade: tcp`) are raw bytes both ways once the request head
+  // is replayed upstream; without this an exec through the view would never start.
+  const hijacked = new Set<Socket>();
+  server.on('upgrade', (incoming: IncomingMessage, socket: Socket, head: Buffer) => {
+    const direct = connect(upstream, () => {
+      hijacked.add(direct);
+      const lines = [`${incoming.method} ${incoming.url} HTTP/${incoming.httpVersion}`];
+      for (let i = 0; i < incoming.rawHeaders.length; i += 2) {
+        lines.push(`${incoming.rawHeaders[i]}: ${incoming.rawHeaders[i + 1]}`);
+      }
+      direct.write(`${lines.join('\r\n')}\r\n\r\n`);
+      direct.write(head);
+      direct.pipe(socket).pipe(direct);
+    });
+    direct.on('close', () => hijacked.delete(direct));
+    direct.on('error', () => socket.destroy());
+    socket.on('error', () => direct.destroy());
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.socketPath, () => resolve());
@@ -116,6 +135,7 @@ export async function startDockerView(options: {
   return {
     socketPath: options.socketPath,
     async close() {
+      for (const socket of hijacked) socket.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       agent.destroy();

@@ -1,11 +1,21 @@
 import { BOOTSTRAP_HEADER, type RouteName, type TenantRole } from '@agentpod/contracts';
 import type { LightMyRequestResponse } from 'fastify';
-import { MATRIX_WEBHOOK_URL, type WebhookWorld, webhookWorld } from './alerts.ts';
+import { type ConversationWorld, conversationWorld, expectAnswered } from './ai.ts';
+import {
+  type AlertRuleWorld,
+  alertRuleWorld,
+  MATRIX_WEBHOOK_URL,
+  PLATFORM_RULE,
+  TENANT_RULE,
+  type WebhookWorld,
+  webhookWorld,
+} from './alerts.ts';
 import type { Matrix } from './fixtures.ts';
 import { type PodWorld, podWorld } from './pods.ts';
 import type { Caller } from './policy.ts';
 import { reconcilerStandIn } from './reconciler.ts';
 import { cancelRunningRollouts, MATRIX_ROLLOUT_IMAGE, type RolloutWorld, rolloutWorld } from './rollouts.ts';
+import { expectContent, type WorkspaceWorld, workspaceWorld } from './workspace.ts';
 import { BOOTSTRAP_SECRET, type Credential } from './world.ts';
 
 /*
@@ -45,6 +55,24 @@ export function createExamples(): Record<RouteName, Build> {
     return hooks;
   };
   const sharedHook = async (m: Matrix) => ({ tenant: 'acme', webhook: await webhooks(m).shared() });
+  let rules: AlertRuleWorld | undefined;
+  const alerting = (m: Matrix) => {
+    rules ??= alertRuleWorld(m);
+    return rules;
+  };
+  const firing = async (m: Matrix) => ({ alert: await alerting(m).firingAlert() });
+  let files: WorkspaceWorld | undefined;
+  const workspace = (m: Matrix) => {
+    files ??= workspaceWorld(m, pods(m));
+    return files;
+  };
+  const filesPod = async (m: Matrix) => ({ tenant: 'acme', pod: await workspace(m).pod() });
+  const filesNode = async (m: Matrix) => ({ node: await workspace(m).node() });
+  let chats: ConversationWorld | undefined;
+  const conversations = (m: Matrix) => {
+    chats ??= conversationWorld(m);
+    return chats;
+  };
   const pods = (m: Matrix) => {
     world ??= podWorld(m);
     return world;
@@ -201,6 +229,8 @@ export function createExamples(): Record<RouteName, Build> {
 
     podToken: async (m) => ({ params: await shared(m) }),
 
+    podSecrets: async (m) => ({ params: await shared(m) }),
+
     rotatePodToken: async (m) => ({ params: await shared(m) }),
 
     podLogs: async (m) => ({ params: await shared(m), query: 'tail=5' }),
@@ -257,6 +287,128 @@ export function createExamples(): Record<RouteName, Build> {
     },
 
     doctor: async () => ({}),
+
+    podMetrics: async (m) => ({ params: await shared(m), query: 'range=1h' }),
+
+    // acme's node: visible to acme's members, who may read its series (none: no agent reports; still a success).
+    nodeMetrics: async (m) => ({ params: { node: (await pods(m).acmeNode()).node.id }, query: 'range=24h' }),
+
+    top: async () => ({}),
+
+    // Pod files: acme/files has a volume, and a stand-in agent on its node answers for it (workspace.ts).
+    listPodFiles: async (m) => ({ params: await filesPod(m), query: 'path=/' }),
+
+    downloadPodFile: async (m) => ({ params: await filesPod(m), query: 'path=/README.md', after: expectContent }),
+
+    uploadPodFile: async (m) => ({
+      params: await filesPod(m),
+      query: `path=/${m.unique('upload')}.txt`,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from('uploaded by the matrix\n'),
+    }),
+
+    mkdirPodFile: async (m) => ({ params: await filesPod(m), body: { path: `/${m.unique('dir')}` } }),
+
+    movePodFile: async (m) => ({ params: await filesPod(m), body: { from: '/README.md', to: '/README.txt' } }),
+
+    chmodPodFile: async (m) => ({ params: await filesPod(m), body: { path: '/README.md', mode: '644' } }),
+
+    deletePodFile: async (m) => ({ params: await filesPod(m), query: `path=/${m.unique('gone')}.txt` }),
+
+    // Node files: acme's own node (its owners and platform admins), with a stand-in agent.
+    listNodeFiles: async (m) => ({ params: await filesNode(m), query: 'path=/' }),
+
+    downloadNodeFile: async (m) => ({
+      params: await filesNode(m),
+      query: 'path=/srv/README.md',
+      after: expectContent,
+    }),
+
+    uploadNodeFile: async (m) => ({
+      params: await filesNode(m),
+      query: `path=/srv/${m.unique('upload')}.txt`,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from('uploaded by the matrix\n'),
+    }),
+
+    mkdirNodeFile: async (m) => ({ params: await filesNode(m), body: { path: `/srv/${m.unique('dir')}` } }),
+
+    moveNodeFile: async (m) => ({ params: await filesNode(m), body: { from: '/srv/a', to: '/srv/b' } }),
+
+    chmodNodeFile: async (m) => ({ params: await filesNode(m), body: { path: '/srv/a', mode: '640' } }),
+
+    deleteNodeFile: async (m) => ({ params: await filesNode(m), query: `path=/srv/${m.unique('gone')}` }),
+
+    // One firing alert of acme for every caller: acknowledging again changes nothing, a new silence replaces one.
+    ackAlert: async (m) => ({ params: await firing(m) }),
+
+    silenceAlert: async (m) => ({ params: await firing(m), body: { for: '30m' } }),
+
+    listAlertEmails: async (m) => ({ params: await firing(m), query: 'limit=5' }),
+
+    listTenantAlertRules: async () => ({ params: ACME }),
+
+    addTenantAlertRule: async (m) => ({ params: ACME, body: { ...TENANT_RULE, name: m.unique('added rule') } }),
+
+    removeTenantAlertRule: async (m) => ({
+      params: { tenant: 'acme', rule: await alerting(m).freshTenantRule() },
+    }),
+
+    silenceTenantAlertRule: async (m) => ({
+      params: { tenant: 'acme', rule: await alerting(m).sharedTenantRule() },
+      body: { for: '1h' },
+    }),
+
+    listPlatformAlertRules: async () => ({}),
+
+    addPlatformAlertRule: async (m) => ({ body: { ...PLATFORM_RULE, name: m.unique('added rule') } }),
+
+    removePlatformAlertRule: async (m) => ({ params: { rule: await alerting(m).freshPlatformRule() } }),
+
+    silencePlatformAlertRule: async (m) => ({
+      params: { rule: await alerting(m).sharedPlatformRule() },
+      body: { for: '1h' },
+    }),
+
+    // The assistant answers from the fake provider (world.ts); a streamed answer is a 200 with NDJSON lines.
+    aiAsk: async (m) => ({
+      params: ACME,
+      body: { message: `How is acme? (${m.unique('ask')})` },
+      after: expectAnswered,
+    }),
+
+    aiDiagnose: async (m) => ({ params: await shared(m), after: expectAnswered }),
+
+    podDiagnosis: async (m) => ({ params: await shared(m) }),
+
+    // The fake provider answers with one plain pod: a success that validated it, not one that refused everything.
+    aiGenerate: async () => ({
+      params: ACME,
+      body: { prompt: 'a web server' },
+      after: (response) => {
+        if (response.statusCode === 200 && (response.json() as { pods: unknown[] }).pods.length !== 1) {
+          throw new Error(`the generated pod was not offered: ${response.body}`);
+        }
+      },
+    }),
+
+    listConversations: async () => ({ params: ACME }),
+
+    getConversation: async (m, caller) => ({
+      params: { tenant: 'acme', conversation: await conversations(m).own(caller) },
+    }),
+
+    deleteConversation: async (m, caller) => ({
+      params: { tenant: 'acme', conversation: await conversations(m).fresh(caller) },
+    }),
+
+    getAiConfig: async () => ({ params: ACME }),
+
+    setAiConfig: async (m) => ({ params: ACME, body: { model: m.unique('matrix-model') } }),
+
+    tenantAiUsage: async () => ({ params: ACME }),
+
+    aiUsage: async () => ({}),
   };
 }
 

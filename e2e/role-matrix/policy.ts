@@ -53,7 +53,21 @@ const TRAITS: Record<Caller, Traits> = {
  * tenant may call DELETE …/members/:userId because anyone may leave; the matrix removes someone else, which
  * needs admin.
  */
-export const SERVICE_RULES: Partial<Record<RouteName, { rule: AccessRule; why: string }>> = {
+type ServiceRule = { rule: AccessRule; why: string };
+
+/** A node's shell and files (pods `nodeWorkspace`): its tenant's owners and platform admins; lower roles 403. */
+const NODE_WORKSPACE: ServiceRule = {
+  rule: { tenant: 'owner' },
+  why: "a node's files are its tenant's owners' (and platform admins'); the tenant's other members get 403",
+};
+
+/** A tenant's alert: members and above act on it, viewers read it (the monitor, from the alert's tenant). */
+const ALERT_ACTION: ServiceRule = {
+  rule: { tenant: 'member' },
+  why: "acknowledging or silencing an alert of a tenant needs member; the matrix acts on one of acme's",
+};
+
+export const SERVICE_RULES: Partial<Record<RouteName, ServiceRule>> = {
   removeMember: {
     rule: { tenant: 'admin' },
     why: 'removing someone else needs admin; leaving is open to every member',
@@ -78,6 +92,23 @@ export const SERVICE_RULES: Partial<Record<RouteName, { rule: AccessRule; why: s
     rule: { tenant: 'member' },
     why: "as for starting one: members of its tenant; the matrix cancels acme's",
   },
+  nodeMetrics: {
+    rule: { tenant: 'viewer' },
+    why: "as for reading the node: platform admins and the members of the tenant that owns it; the matrix reads acme's",
+  },
+  listNodeFiles: NODE_WORKSPACE,
+  downloadNodeFile: NODE_WORKSPACE,
+  uploadNodeFile: NODE_WORKSPACE,
+  mkdirNodeFile: NODE_WORKSPACE,
+  moveNodeFile: NODE_WORKSPACE,
+  chmodNodeFile: NODE_WORKSPACE,
+  deleteNodeFile: NODE_WORKSPACE,
+  ackAlert: ALERT_ACTION,
+  silenceAlert: ALERT_ACTION,
+  listAlertEmails: {
+    rule: { tenant: 'viewer' },
+    why: "whoever may read the alert: viewers of its tenant; the matrix reads one of acme's",
+  },
 };
 
 /** The answer class a caller must get: `ok` (the route's success), or the refusal's status. */
@@ -85,7 +116,8 @@ export type Outcome = 'ok' | '401' | '403' | '404';
 
 export function expectedOutcome(name: RouteName, caller: Caller): Outcome {
   const route = routes[name];
-  const rule = SERVICE_RULES[name]?.rule ?? route.access;
+  const service = SERVICE_RULES[name];
+  const rule = service?.rule ?? route.access;
   const traits = TRAITS[caller];
   if (rule === 'public') return 'ok';
   if (!traits.signedIn) return '401';
@@ -93,7 +125,8 @@ export function expectedOutcome(name: RouteName, caller: Caller): Outcome {
   if (rule === 'signedIn') return 'ok';
   if (rule === 'platformAdmin') return traits.platformAdmin ? 'ok' : '403';
   if (traits.role === undefined) return '404';
-  return roleAtLeast(traits.role, rule.tenant) ? 'ok' : '403';
+  if (roleAtLeast(traits.role, rule.tenant)) return 'ok';
+  return '403';
 }
 
 const describeRule = (rule: AccessRule): string => (typeof rule === 'string' ? rule : `tenant ${rule.tenant}`);
@@ -102,7 +135,8 @@ const describeRule = (rule: AccessRule): string => (typeof rule === 'string' ? r
 export function docRow(name: RouteName): string {
   const route = routes[name];
   const service = SERVICE_RULES[name];
-  const rule = describeRule(route.access) + (service ? ` (service: ${describeRule(service.rule)})` : '');
+  const serviceRule = service ? describeRule(service.rule) : '';
+  const rule = describeRule(route.access) + (service ? ` (service: ${serviceRule})` : '');
   const cells = CALLERS.map((caller) => {
     const outcome = expectedOutcome(name, caller);
     return outcome === 'ok' ? '✓' : outcome;

@@ -1,6 +1,8 @@
+import { aiService } from '@agentpod/ai';
 import { BOOTSTRAP_HEADER, CSRF_HEADER, type TenantRole } from '@agentpod/contracts';
 import type { LocalLinkNotice } from '@agentpod/gateway';
 import { identityService } from '@agentpod/identity';
+import { type FakeChatRequest, type FakeLlm, startFakeLlm } from '@agentpod/kit/testing';
 import { monitorService } from '@agentpod/monitor';
 import { podsService } from '@agentpod/pods';
 import { tenantsService } from '@agentpod/tenants';
@@ -9,9 +11,11 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { type Stack, startStack } from '../support/stack.ts';
 
 /*
- * The real identity, tenants, pods and monitor services on a private NATS and a fresh database, in local mode (no
+ * The real identity, tenants, pods, monitor and ai services on a private NATS and a fresh database, in local mode (no
  * SMTP), behind a real gateway. Sign-in and invitation links reach the test the way they reach an operator: printed by
- * the gateway (captured here through its `announce` option).
+ * the gateway (captured here through its `announce` option). The assistant's provider is the kit's fake
+ * OpenAI-compatible server (a real HTTP peer): it answers a question with a sentence and a spec generation (asked
+ * for JSON) with one plain pod.
  */
 
 export const BOOTSTRAP_SECRET = 'matrix-bootstrap-secret-0123456789';
@@ -33,6 +37,8 @@ export type World = {
   app: FastifyInstance;
   /** The gateway's NATS connection: for stand-ins of what the matrix does not run (a node's agent). */
   nc: NatsConnection;
+  /** The assistant's provider. */
+  llm: FakeLlm;
   call(request: Call): Promise<LightMyRequestResponse>;
   /** Calls and fails unless the status is `expected`; returns the JSON body. */
   must<T = Record<string, unknown>>(expected: number, request: Call): Promise<T>;
@@ -53,15 +59,33 @@ const tokenOf = (link: string): string => {
   return token;
 };
 
+/** One pod any tenant may create, as a model answers "generate pod specs". */
+const GENERATED = { pods: [{ podId: 'generated', spec: { image: 'nginx:1.27' }, notes: 'from the matrix' }] };
+const answer = (request: FakeChatRequest) =>
+  request.response_format ? JSON.stringify(GENERATED) : 'Hello from the matrix provider.';
+
 export async function startWorld(): Promise<World> {
-  const stack: Stack = await startStack({
-    services: [identityService, tenantsService, podsService, monitorService],
-    gateway: {
-      bootstrapSecret: BOOTSTRAP_SECRET,
-      // The matrix signs in dozens of times from one address; the limits themselves are tested elsewhere.
-      rateLimits: { magicLink: { max: 10_000, windowMs: 60_000 }, redeem: { max: 10_000, windowMs: 60_000 } },
-    },
-  });
+  const llm = await startFakeLlm({ reply: answer });
+  let stack: Stack;
+  try {
+    stack = await startStack({
+      services: [identityService, tenantsService, podsService, monitorService, aiService],
+      gateway: {
+        bootstrapSecret: BOOTSTRAP_SECRET,
+        // The matrix signs in dozens of times from one address; the limits themselves are tested elsewhere.
+        rateLimits: { magicLink: { max: 10_000, windowMs: 60_000 }, redeem: { max: 10_000, windowMs: 60_000 } },
+      },
+      // Automatic diagnoses (of the alert the matrix fires) are the ai service's own tests'.
+      env: { AGENTPOD_AI_BASE_URL: llm.url, AGENTPOD_AI_DIAGNOSE_FAILING: 'false' },
+    });
+  } catch (error) {
+    await llm.close();
+    throw error;
+  }
+  const stopAll = async () => {
+    await stack.stop();
+    await llm.close();
+  };
   try {
     const { app, notices } = stack;
     const call = (request: Call) => {
@@ -114,6 +138,7 @@ export async function startWorld(): Promise<World> {
     return {
       app,
       nc: stack.nc,
+      llm,
       bootstrapped,
       redeem: (link) => redeem(tokenOf(link)),
       call,
@@ -132,10 +157,10 @@ export async function startWorld(): Promise<World> {
         });
         return { id: view.id, token: tokenOf(lastLink('invitation', email)) };
       },
-      stop: () => stack.stop(),
+      stop: stopAll,
     };
   } catch (error) {
-    await stack.stop();
+    await stopAll();
     throw error;
   }
 }

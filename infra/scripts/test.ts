@@ -21,6 +21,7 @@ const PATTERNS = [
   'packages/*/src/**/*.test.ts',
   'services/*/src/**/*.test.ts',
   'agent/src/**/*.test.ts',
+  'web/src/**/*.test.ts',
   'infra/**/*.test.ts',
   'e2e/**/*.test.ts',
 ];

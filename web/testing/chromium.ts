@@ -28,7 +28,12 @@ function newest(dir: string): number {
  * stale console. Returns the directory the gateway serves.
  */
 export function ensureConsoleBuilt(): string {
-  const sources = Math.max(newest(join(WEB, 'src')), statSync(join(WEB, 'vite.config.ts')).mtimeMs);
+  // The console bundles the contracts (schemas, route table, live messages): a change there needs a rebuild too.
+  const sources = Math.max(
+    newest(join(WEB, 'src')),
+    newest(join(WEB, '..', 'packages', 'contracts', 'src')),
+    statSync(join(WEB, 'vite.config.ts')).mtimeMs,
+  );
   if (!existsSync(BUILD_SHELL) || statSync(BUILD_SHELL).mtimeMs < sources) {
     const vite = join(WEB, '..', 'node_modules', 'vite', 'bin', 'vite.js');
     const built = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: WEB, encoding: 'utf8' });

@@ -45,7 +45,8 @@ export async function runCommand(options: RunOptions): Promise<RunningAgent> {
   let active: StoredCredential = current;
   logger.info({ nodeId: active.nodeId, version: AGENT_VERSION }, `agent for node ${active.nodeId} starting`);
 
-  const runtime = new DockerRuntime(new Docker({ socketPath: config.AGENTPOD_DOCKER_SOCKET }), {
+  const docker = new Docker({ socketPath: config.AGENTPOD_DOCKER_SOCKET });
+  const runtime = new DockerRuntime(docker, {
     pull: config.AGENTPOD_AGENT_PULL,
     nodeId: () => active.nodeId,
     // The containers this node took over (`migrate adopt`), reported as their pods' from the first hello on.
@@ -55,6 +56,19 @@ export async function runCommand(options: RunOptions): Promise<RunningAgent> {
     runtime,
     logger,
     concurrency: config.AGENTPOD_AGENT_CONCURRENCY,
+    workspace: {
+      docker,
+      fileRoots: config.AGENTPOD_FILE_ROOTS,
+      maxUploadBytes: config.AGENTPOD_FILE_MAX_UPLOAD_BYTES,
+      maxListEntries: config.AGENTPOD_FILE_MAX_LIST_ENTRIES,
+      maxTerminals: config.AGENTPOD_TERMINAL_MAX_SESSIONS,
+      shell: config.SHELL,
+    },
+    metrics: {
+      intervalMs: config.AGENTPOD_METRICS_INTERVAL_SECONDS * 1000,
+      // Only for containers whose cgroup files cannot be read (metrics/README.md).
+      dockerStats: (containerId) => docker.getContainer(containerId).stats({ stream: false, 'one-shot': true }),
+    },
     facts: () => readNodeFacts(runtime, AGENT_VERSION),
     // Read before every attempt: an operator who ran `join` again (node removed and re-added) is picked up
     // without a restart.

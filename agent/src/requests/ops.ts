@@ -1,6 +1,7 @@
 import { type AgentOp, type AgentOpOutput, type AgentOps, AppError, type NodeFacts } from '@agentpod/contracts';
 import type { z } from 'zod';
 import type { ContainerRuntime, LogLine } from '../runtime/index.ts';
+import type { WorkspaceHandlers } from '../workspace/index.ts';
 
 /** What an op's handler gets: its input after the op's schema parsed it (defaults applied). */
 export type OpInput<K extends AgentOp> = z.output<(typeof AgentOps)[K]['input']>;
@@ -18,6 +19,25 @@ export type OpDeps = {
    * a fresh inventory for the control plane to see it as its pod's.
    */
   onAdopted?: () => void;
+  /** Terminals and files (workspace/); absent: each answers `unavailable` (tests of the container ops). */
+  workspace?: WorkspaceHandlers;
+};
+
+const noWorkspace = async (): Promise<never> => {
+  throw new AppError('unavailable', 'this agent has no workspace (terminals and files)');
+};
+
+/** Workspace handlers that all refuse: for an agent (or a test) built without one. */
+export const NO_WORKSPACE: WorkspaceHandlers = {
+  terminalOpen: noWorkspace,
+  fileList: noWorkspace,
+  fileStat: noWorkspace,
+  fileDownload: noWorkspace,
+  fileUpload: noWorkspace,
+  fileMkdir: noWorkspace,
+  fileMove: noWorkspace,
+  fileDelete: noWorkspace,
+  fileChmod: noWorkspace,
 };
 
 /** Volumes AgentPod makes are named `agentpod-<tenant>_<pod>` (`volumeName`); no other volume is the agent's. */
@@ -47,6 +67,8 @@ export function createOps(deps: OpDeps): OpHandlers {
     return name;
   };
   return {
+    // Terminals and files: workspace/ checks what they touch (AgentPod's containers, pod volumes, allowed roots).
+    ...(deps.workspace ?? NO_WORKSPACE),
     facts: () => deps.facts(),
     inventory: async () => ({ containers: await runtime.list() }),
     createContainer: async ({ spec }) => {

@@ -10,13 +10,13 @@ export type Schedule = (op: AgentOp, input: unknown, task: () => Promise<unknown
 export const immediately: Schedule = (_op, _input, task) => task();
 
 /** `agentpod-<tenant>_<pod>`: the pod a volume belongs to (`volumeName`). */
-const VOLUME = /^agentpod-([a-z0-9-]+)_([a-z0-9-]+)$/;
+export const POD_VOLUME = /^agentpod-([a-z0-9-]+)_([a-z0-9-]+)$/;
 
 /**
  * The pod an operation acts on, which names its lane; null for operations that change nothing (facts, inventory,
- * logs, discovery, description), which never wait for a pod. A container is placed by its `agentpod.pod` label
- * (an adopted one's too: the runtime reports it with its pod's labels); one the node does not know gets a lane of
- * its own, so a retry of the same request still waits for the first.
+ * logs, discovery, description) and for the workspace's, which never wait for a pod. A container is placed by its
+ * `agentpod.pod` label (an adopted one's too: the runtime reports it with its pod's labels); one the node does not
+ * know gets a lane of its own, so a retry of the same request still waits for the first.
  */
 export async function laneOf(
   op: AgentOp,
@@ -31,6 +31,18 @@ export async function laneOf(
     case 'logs':
     case 'discoverContainers':
     case 'describeContainer':
+      return null;
+    // The workspace acts on files and processes, not on a pod's container: a terminal or a file operation never
+    // waits behind a pod's lifecycle (a slow image pull), and they run side by side.
+    case 'terminalOpen':
+    case 'fileList':
+    case 'fileStat':
+    case 'fileDownload':
+    case 'fileUpload':
+    case 'fileMkdir':
+    case 'fileMove':
+    case 'fileDelete':
+    case 'fileChmod':
       return null;
     case 'createContainer': {
       const { spec } = input as AgentOpInput<'createContainer'>;
@@ -47,7 +59,7 @@ export async function laneOf(
       return podOfContainer((input as AgentOpInput<'startContainer'>).containerId);
     case 'removeVolume': {
       const { name } = input as AgentOpInput<'removeVolume'>;
-      const match = VOLUME.exec(name);
+      const match = POD_VOLUME.exec(name);
       return match ? `${match[1]}/${match[2]}` : `volume:${name}`;
     }
     default: {

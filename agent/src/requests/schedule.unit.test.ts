@@ -161,4 +161,21 @@ describe('the agent runs one operation per pod at a time', () => {
     for (const op of ['facts', 'inventory', 'logs', 'discoverContainers', 'describeContainer'] as const)
       assert.equal(await laneOf(op, { containerId: id }, runtime), null);
   });
+
+  test('workspace operations take no lane: a terminal opens and files move while the pod waits on a create', async () => {
+    const runtime = new MemoryRuntime();
+    const { id } = await runtime.create(spec('web'));
+    const workspaceOps = ['terminalOpen', 'fileList', 'fileStat', 'fileDownload', 'fileUpload'] as const;
+    for (const op of [...workspaceOps, 'fileMkdir', 'fileMove', 'fileDelete', 'fileChmod'] as const)
+      assert.equal(await laneOf(op, { target: { kind: 'container', containerId: id } }, runtime), null);
+    const schedule = podSchedule({ runtime, limiter: createLimiter(4), lanes: new PodLanes() });
+    const slow = deferred();
+    const creating = schedule('createContainer', { spec: spec('web', 2) }, () => slow.promise);
+    await tick();
+    const target = { kind: 'container', containerId: id };
+    assert.equal(await schedule('terminalOpen', { sessionId: 'abcdefgh', target }, async () => 'open'), 'open');
+    assert.equal(await schedule('fileMove', { from: '/a', to: '/b' }, async () => 'moved'), 'moved');
+    slow.resolve();
+    await creating;
+  });
 });

@@ -21,10 +21,17 @@ export type OptionSpec = {
 };
 type Options = Record<string, OptionSpec>;
 
-/** Positional names; a trailing `?` marks an optional one (only at the end). */
-type ArgName<S extends string> = S extends `${infer N}?` ? N : S;
+/**
+ * Positional names; a trailing `?` marks an optional one (only at the end), a trailing `...` the rest of the
+ * positionals as a list (last; what follows `--` goes there too: `pod exec acme/web -- ls -la`).
+ */
+type ArgName<S extends string> = S extends `${infer N}...` ? N : S extends `${infer N}?` ? N : S;
 export type ArgValues<A extends readonly string[]> = {
-  [S in A[number] as ArgName<S>]: S extends `${string}?` ? string | undefined : string;
+  [S in A[number] as ArgName<S>]: S extends `${string}...`
+    ? string[]
+    : S extends `${string}?`
+      ? string | undefined
+      : string;
 };
 export type OptionValues<O extends Options> = {
   [K in keyof O]: O[K]['type'] extends 'boolean'
@@ -55,7 +62,7 @@ export type Command = {
   details: string | undefined;
   run(
     ctx: Context,
-    input: { args: Record<string, string | undefined>; options: Record<string, unknown> },
+    input: { args: Record<string, string | string[] | undefined>; options: Record<string, unknown> },
   ): Promise<number>;
 };
 
@@ -124,7 +131,12 @@ export function dispatch(commands: readonly Command[], argv: readonly string[]):
 export function parseCommandLine(
   command: Command,
   argv: readonly string[],
-): { args: Record<string, string | undefined>; options: Record<string, unknown>; json: boolean; help: boolean } {
+): {
+  args: Record<string, string | string[] | undefined>;
+  options: Record<string, unknown>;
+  json: boolean;
+  help: boolean;
+} {
   const name = `agentpod ${command.path.join(' ')}`;
   const options: Options = { ...command.options, ...GLOBAL_OPTIONS };
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
@@ -150,18 +162,21 @@ export function parseCommandLine(
   const values = parsed.values as Record<string, unknown>;
   const help = values.help === true;
   const json = values.json === true;
-  const args: Record<string, string | undefined> = {};
+  const args: Record<string, string | string[] | undefined> = {};
   if (!help) {
-    const required = command.args.filter((a) => !a.endsWith('?'));
+    const required = command.args.filter((a) => !a.endsWith('?') && !a.endsWith('...'));
     const missing = required[parsed.positionals.length];
     if (missing !== undefined) throw usageError(`missing <${missing}>; usage: ${usageLine(command)}`);
-    if (parsed.positionals.length > command.args.length) {
-      const extra = parsed.positionals[command.args.length];
+    const variadic = command.args.at(-1)?.endsWith('...') ? command.args.at(-1) : undefined;
+    const fixed = variadic === undefined ? command.args : command.args.slice(0, -1);
+    if (variadic === undefined && parsed.positionals.length > fixed.length) {
+      const extra = parsed.positionals[fixed.length];
       throw usageError(`unexpected argument "${extra}"; usage: ${usageLine(command)}`);
     }
-    command.args.forEach((spec, i) => {
+    fixed.forEach((spec, i) => {
       args[spec.replace(/\?$/, '')] = parsed.positionals[i];
     });
+    if (variadic !== undefined) args[variadic.slice(0, -3)] = parsed.positionals.slice(fixed.length);
     const absent = Object.entries(command.options).find(([key, spec]) => spec.required && values[key] === undefined);
     if (absent) throw usageError(`missing --${absent[0]}; usage: ${usageLine(command)}`);
   }
@@ -188,7 +203,9 @@ function describeParseError(error: unknown): string {
 }
 
 export function usageLine(command: Command): string {
-  const args = command.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : `<${a}>`));
+  const args = command.args.map((a) =>
+    a.endsWith('...') ? `[-- ${a.slice(0, -3)}...]` : a.endsWith('?') ? `[${a.slice(0, -1)}]` : `<${a}>`,
+  );
   const required = Object.entries(command.options)
     .filter(([, spec]) => spec.required)
     .map(([key, spec]) => `--${key} ${spec.value ?? 'VALUE'}`);

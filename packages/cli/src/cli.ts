@@ -1,19 +1,25 @@
 import { type Command, commandHelp, type Dispatch, dispatch, groupHelp, parseCommandLine, usageError } from './args.ts';
 import { bootstrapCommand, replayCommand } from './commands/admin.ts';
+import { aiCommands } from './commands/ai.ts';
+import { alertRuleCommands } from './commands/alert-rule.ts';
 import { alertsCommands } from './commands/alerts.ts';
 import { auditCommand } from './commands/audit.ts';
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { eventsCommand } from './commands/events.ts';
+import { podExecCommand } from './commands/exec.ts';
+import { filesCommands } from './commands/files.ts';
 import { healthCommand } from './commands/health.ts';
 import { memberCommands } from './commands/member.ts';
 import { migrateCommands } from './commands/migrate.ts';
 import { nodeCommands } from './commands/node.ts';
+import { nodeShellCommand } from './commands/node-shell.ts';
 import { podCommands } from './commands/pod.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { statusCommand } from './commands/status.ts';
 import { tenantCommands } from './commands/tenant.ts';
 import { tokenCommands } from './commands/token.ts';
+import { topCommand } from './commands/top.ts';
 import { webhookCommands } from './commands/webhook.ts';
 import { createContext, type Io } from './context.ts';
 import type { CliEnv } from './env.ts';
@@ -31,10 +37,16 @@ export const COMMANDS: readonly Command[] = [
   ...memberCommands,
   ...tokenCommands,
   ...podCommands,
+  podExecCommand,
+  ...filesCommands,
   ...nodeCommands,
+  nodeShellCommand,
   ...migrateCommands,
   ...alertsCommands,
+  ...alertRuleCommands,
+  topCommand,
   ...webhookCommands,
+  ...aiCommands,
   reconcileCommand,
   auditCommand,
   eventsCommand,

@@ -110,12 +110,21 @@ export class ApiClient {
     }
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.stream) {
+      headers['content-type'] = options.stream.contentType;
+      if (options.stream.length !== undefined) headers['content-length'] = String(options.stream.length);
+    }
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     const cookie = this.#cookies?.header();
     if (cookie !== undefined) headers.cookie = cookie;
     const csrf = this.#cookies?.get('agentpod_csrf');
     if (request.method !== 'GET' && csrf !== undefined) headers[CSRF_HEADER] = csrf;
-    const response = await this.#fetchOrExplain(request, headers, this.#signal(options.timeoutMs));
+    const response = await this.#fetchOrExplain(
+      request,
+      headers,
+      this.#signal(options.timeoutMs),
+      options.stream?.body,
+    );
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel();
       const location = response.headers.get('location') ?? 'elsewhere';
@@ -128,13 +137,19 @@ export class ApiClient {
     return { response, request };
   }
 
-  async #fetchOrExplain(request: BuiltRequest, headers: Record<string, string>, signal: AbortSignal | undefined) {
+  async #fetchOrExplain(
+    request: BuiltRequest,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+    stream?: ReadableStream<Uint8Array>,
+  ) {
     let response: Response;
     try {
       response = await this.#fetch(request.url, {
         method: request.method,
         headers,
-        body: request.body,
+        // A stream is sent as it is read (half duplex: the answer comes after the whole body).
+        ...(stream ? { body: stream, duplex: 'half' } : { body: request.body }),
         signal,
         // A redirect is reported, not followed: following could carry the token to another origin.
         redirect: 'manual',

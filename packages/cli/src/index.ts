@@ -1,6 +1,12 @@
 export { type Command, defineCommand, dispatch, parseCommandLine } from './args.ts';
 export { COMMANDS, run } from './cli.ts';
 export { ApiClient } from './client.ts';
+export {
+  type OutputStream,
+  type TerminalEnd,
+  TerminalSocket,
+  type TerminalSocketOptions,
+} from './commands/terminal-client-socket.ts';
 export type { Context, Io } from './context.ts';
 export { CookieJar } from './cookies.ts';
 export { loadCredential, type SavedCredential, saveCredential } from './credentials.ts';

@@ -45,6 +45,8 @@ export type CallOptions = {
   timeoutMs?: number | null;
   /** How a field is called on the command line, for error messages (`expiresIn` → `--expires`). */
   labels?: Record<string, string>;
+  /** A streamed request body (file uploads), sent instead of a JSON body; `length` becomes content-length. */
+  stream?: { body: ReadableStream<Uint8Array>; contentType: string; length?: number };
 };
 
 export type BuiltRequest = { method: ApiRoute['method']; url: URL; body: string | undefined };

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
+import { METRICS_SAMPLES_PER_FRAME, MetricsSample } from './metrics.ts';
 import { ContainerSpec, PodId } from './pods.ts';
 import { TenantId } from './tenants.ts';
+import { workspaceAgentOps } from './workspace.ts';
 
 /*
  * The node agent's side of the system: what it observes (events of the AGENT stream, one aggregate per node at
@@ -256,6 +258,7 @@ export const AgentOps = {
       .strict(),
     output: z.object({ lines: z.array(LogLine) }),
   },
+  ...workspaceAgentOps,
 } as const;
 export type AgentOp = keyof typeof AgentOps;
 export type AgentOpInput<K extends AgentOp> = z.input<(typeof AgentOps)[K]['input']>;
@@ -284,6 +287,8 @@ export const AGENT_HEARTBEAT_SECONDS = 3;
  * - `obs`: an observation to append to the node's AGENT aggregate.
  * - `res`: the reply (a kit `Reply`, as JSON text) to a `req` with the same id.
  * - `pub`: bytes for one of the node's own session subjects (`session.<id>.out`); anything else is refused.
+ * - `metrics`: sampling rounds (the latest, or a backlog after a reconnect, oldest first); the gateway publishes
+ *   them on core NATS `agent.<nodeId>.metrics` as a MetricsMessage.
  */
 export const AgentFrame = z.discriminatedUnion('t', [
   z.object({ t: z.literal('hello'), facts: NodeFacts, containers: z.array(ObservedContainer) }).strict(),
@@ -306,6 +311,7 @@ export const AgentFrame = z.discriminatedUnion('t', [
       data: z.string(),
     })
     .strict(),
+  z.object({ t: z.literal('metrics'), samples: z.array(MetricsSample).min(1).max(METRICS_SAMPLES_PER_FRAME) }).strict(),
 ]);
 export type AgentFrame = z.infer<typeof AgentFrame>;
 

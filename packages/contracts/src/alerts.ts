@@ -15,9 +15,49 @@ import { TenantId } from './tenants.ts';
  * attempts).
  */
 
-/** What an alert is about. Issue 8 adds thresholds, pod down, health failing, node unreachable. */
-export const AlertKind = z.enum(['pod-failing']);
+/**
+ * What an alert is about: `pod-failing` (the reconciler gave up healing a pod for now), thresholds over a window
+ * (`cpu`, `memory`, `disk`, `restarts`) and states that last (`pod-down`, `health-failing`, `node-unreachable`).
+ * Every kind is also the kind of the alert rules that fire it (packages/contracts/src/alert-rules.ts).
+ */
+export const AlertKind = z.enum([
+  'pod-failing',
+  'cpu',
+  'memory',
+  'disk',
+  'restarts',
+  'pod-down',
+  'health-failing',
+  'node-unreachable',
+]);
 export type AlertKind = z.infer<typeof AlertKind>;
+
+/** `rul_` and 8–40 lower-case letters, digits or `-` (random ones: 24 letters or digits). */
+export const AlertRuleId = z.string().regex(/^rul_[a-z0-9-]{8,40}$/, 'must be an alert rule id (rul_…)');
+export type AlertRuleId = z.infer<typeof AlertRuleId>;
+
+/**
+ * The built-in platform rule behind the reconciler's PodFailing / PodRecovered: it always exists and cannot be
+ * removed. Alert events from before rules existed belong to it.
+ */
+export const BUILTIN_POD_FAILING_RULE = 'rul_builtin-pod-failing';
+
+/** Why an alert event was not notified: its alert or rule was silenced, or its tenant hit the hourly cap. */
+export const NotifySuppression = z.enum(['silenced', 'rate-limited']);
+export type NotifySuppression = z.infer<typeof NotifySuppression>;
+
+/** What a notification says about the rule behind an alert (never its email recipients). */
+export const AlertRuleSummary = z.object({
+  ruleId: AlertRuleId,
+  name: z.string().nullable(),
+  kind: AlertKind,
+  /** tenant: a tenant's own rule; platform: a platform admin's (or the built-in one). */
+  scope: z.enum(['tenant', 'platform']),
+  threshold: z.number().nullable(),
+  for: z.string().nullable(),
+  builtIn: z.boolean(),
+});
+export type AlertRuleSummary = z.infer<typeof AlertRuleSummary>;
 
 export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
 export type AlertSeverity = z.infer<typeof AlertSeverity>;
@@ -25,7 +65,7 @@ export type AlertSeverity = z.infer<typeof AlertSeverity>;
 export const AlertState = z.enum(['firing', 'resolved']);
 export type AlertState = z.infer<typeof AlertState>;
 
-/** `alr_` and 24 lower-case hex digits, derived from the event that fired it (the same cause, the same id). */
+/** `alr_` and 24 lower-case hex digits, derived from what fired it (the same cause, the same id). */
 export const AlertId = z.string().regex(/^alr_[a-z0-9]{20,40}$/, 'must be an alert id (alr_…)');
 /** `whk_` and 24 lower-case letters or digits. */
 export const WebhookId = z.string().regex(/^whk_[a-z0-9]{20,40}$/, 'must be a webhook id (whk_…)');
@@ -108,6 +148,11 @@ export const alertEvents = {
     summary: z.string().max(1_024),
     details: AlertDetails,
     source: AlertSource,
+    /** The rule that fired it. */
+    ruleId: AlertRuleId.default(BUILTIN_POD_FAILING_RULE),
+    /** Whether webhooks and email hear of it: not while silenced, nor beyond the tenant's hourly cap. */
+    notify: z.boolean().default(true),
+    suppressed: NotifySuppression.nullable().default(null),
   }),
   /** The firing alert of the series ended. */
   AlertResolved: z.object({
@@ -117,6 +162,32 @@ export const alertEvents = {
     target: AlertTarget,
     summary: z.string().max(1_024),
     source: AlertSource,
+    ruleId: AlertRuleId.default(BUILTIN_POD_FAILING_RULE),
+    notify: z.boolean().default(true),
+    suppressed: NotifySuppression.nullable().default(null),
+  }),
+  /**
+   * A firing alert, neither acknowledged nor silenced, is notified again (AGENTPOD_ALERT_RENOTIFY after the last
+   * notification, or once a silence ends): `reminder` counts these, 1 for the first.
+   */
+  AlertRenotified: z.object({
+    alertId: AlertId,
+    tenantId: TenantId.nullable(),
+    reminder: z.number().int().positive(),
+  }),
+  /** Someone took the firing alert on: no more reminders (its resolution is still notified). */
+  AlertAcknowledged: z.object({
+    alertId: AlertId,
+    tenantId: TenantId.nullable(),
+    /** The user (or service) who acknowledged it. */
+    by: z.string().max(128),
+  }),
+  /** No notifications about this alert until `until` (it still shows, fires and resolves). */
+  AlertSilenced: z.object({
+    alertId: AlertId,
+    tenantId: TenantId.nullable(),
+    until: z.iso.datetime({ offset: true }),
+    by: z.string().max(128),
   }),
 };
 
@@ -166,6 +237,15 @@ export const AlertView = z.object({
   details: AlertDetails,
   firedAt: z.string(),
   resolvedAt: z.string().nullable(),
+  ruleId: AlertRuleId.default(BUILTIN_POD_FAILING_RULE),
+  /** Who acknowledged it (a user id), and when; null while not acknowledged. */
+  acknowledgedBy: z.string().nullable().default(null),
+  acknowledgedAt: z.string().nullable().default(null),
+  /** No notifications about it before this time; null when never silenced. */
+  silencedUntil: z.string().nullable().default(null),
+  /** Notifications sent about it so far (firing, reminders, resolved), and the last one's time. */
+  notifications: z.number().int().nonnegative().default(0),
+  lastNotifiedAt: z.string().nullable().default(null),
 });
 export type AlertView = z.infer<typeof AlertView>;
 
@@ -216,6 +296,10 @@ export const WebhookPayload = z.object({
   tenantId: TenantId,
   /** The alert as it was when this happened; null for a ping. */
   alert: AlertView.nullable(),
+  /** The rule that fired the alert; null for a ping. */
+  rule: AlertRuleSummary.nullable().default(null),
+  /** 0, or the number of this reminder about a still-firing alert (`alert.fired` again). */
+  reminder: z.number().int().nonnegative().default(0),
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
 

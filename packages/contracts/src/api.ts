@@ -1,15 +1,19 @@
 import { z } from 'zod';
+import { aiRoutes } from './ai.ts';
+import { alertRuleRoutes } from './alert-rules.ts';
 import { alertRoutes } from './alerts.ts';
 import { Email, Principal, TenantRole, TokenRole } from './auth.ts';
 import { EventEnvelope } from './envelope.ts';
 import { ErrorBody } from './errors.ts';
 import { ApiTokenId, ApiTokenView, Duration, UserId, UserView } from './identity.ts';
 import { AggregateId } from './ids.ts';
+import { metricsRoutes } from './metrics.ts';
 import { migrateRoutes } from './migrate-routes.ts';
 import { nodeRoutes, podRoutes } from './pod-routes.ts';
 import { reconcilerRoutes } from './reconciler-routes.ts';
 import { rolloutRoutes } from './rollouts.ts';
 import { DisplayName, InvitationId, InvitationView, MemberView, TenantId, TenantView } from './tenants.ts';
+import { workspaceRoutes } from './workspace.ts';
 
 /*
  * The REST API as data: one entry per route, with its authorisation rule and the zod schemas of its path
@@ -310,6 +314,10 @@ export const routes = {
   ...reconcilerRoutes,
   ...rolloutRoutes,
   ...alertRoutes,
+  ...metricsRoutes,
+  ...workspaceRoutes,
+  ...alertRuleRoutes,
+  ...aiRoutes,
 } satisfies Record<string, ApiRoute>;
 
 export type RouteName = keyof typeof routes;

@@ -164,6 +164,8 @@ export const PodQueries = {
   getPod: podKey,
   /** The pod's access token in clear (admin and above). */
   podToken: podKey,
+  /** The pod's secret values in clear: admin and above (the console's reveal), or the ai service (to redact them). */
+  podSecrets: podKey,
   /** Where the pod's current container runs, for logs (viewer and above). */
   logTarget: podKey,
   /** The reconciler only (system actor): the container to create for a generation, secrets decrypted. */
@@ -248,6 +250,7 @@ export const PodResults = {
   listPods: z.object({ pods: z.array(PodView) }),
   getPod: PodView,
   podToken: z.object({ accessToken: z.string() }),
+  podSecrets: z.object({ secrets: SecretValues }),
   logTarget: z.object({ nodeId: NodeId, containerId: z.string() }),
   containerSpec: ContainerSpec,
   countTenantPods: z.object({ count: z.number().int().nonnegative() }),

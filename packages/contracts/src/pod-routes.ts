@@ -4,7 +4,7 @@ import type { ApiRoute } from './api.ts';
 import { AgentJoinResult } from './identity.ts';
 import { AddNodeResult, NodeName, NodeView } from './nodes.ts';
 import { CreatePod, CreatePodResult, PodView, UpdatePod } from './pod-lifecycle.ts';
-import { findEscalations, PodId } from './pods.ts';
+import { findEscalations, PodId, SecretValues } from './pods.ts';
 import { TenantId } from './tenants.ts';
 
 /*
@@ -205,6 +205,14 @@ export const podRoutes = {
     access: { tenant: 'admin' },
     params: podParams,
     response: z.object({ accessToken: z.string() }),
+  },
+  podSecrets: {
+    method: 'GET',
+    path: '/api/v1/tenants/:tenant/pods/:pod/secrets',
+    summary: "The pod's secret values in clear (tenant admins; each read is audited)",
+    access: { tenant: 'admin' },
+    params: podParams,
+    response: z.object({ secrets: SecretValues }),
   },
   rotatePodToken: {
     method: 'POST',

@@ -58,6 +58,8 @@ export const agentSubjects = {
     return NAME.test(op) ? op : undefined;
   },
   metrics: (nodeId: string) => `agent.${token(nodeId, 'node id')}.metrics`,
+  /** Every node's metrics (MetricsMessage): what the monitor consumes, in its queue group. */
+  allMetrics: 'agent.*.metrics',
   /** Core NATS, every few seconds while the node's socket is open (not stored). */
   heartbeat: (nodeId: string) => `agent.${token(nodeId, 'node id')}.heartbeat`,
   /** Every node's heartbeats. */

@@ -31,6 +31,8 @@ export async function replaySchema<DB>(options: {
   databaseUrl: string;
   schema: string;
   migrations: Migrations;
+  /** Tables that are not rebuilt from the log: not compared; on swap, the live rows move to the rebuilt schema. */
+  keep?: readonly string[];
   projections: readonly Projection<DB>[];
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -57,10 +59,16 @@ export async function replaySchema<DB>(options: {
     for (const projection of options.projections) {
       events += await replayProjection(options, projection, db);
     }
-    const comparison = options.compare ? await compareSchemas(sql, live, shadow) : undefined;
+    const keep = options.keep ?? [];
+    const comparison = options.compare ? await compareSchemas(sql, live, shadow, keep) : undefined;
     const identical = comparison?.every((t) => t.onlyLive === 0 && t.onlyRebuilt === 0);
     if (options.swap) {
       await sql.begin(async (tx) => {
+        // The rebuilt schema's empty copy makes way for the live table itself (rows, indexes and all).
+        for (const table of keep) {
+          await tx.unsafe(`drop table if exists "${shadow}"."${table}" cascade`);
+          await tx.unsafe(`alter table "${live}"."${table}" set schema "${shadow}"`);
+        }
         await tx.unsafe(`drop schema if exists "${live}" cascade`);
         await tx.unsafe(`alter schema "${shadow}" rename to "${live}"`);
       });
@@ -110,13 +118,18 @@ async function replayProjection<DB>(
 }
 
 /** Row-by-row comparison of every read-model table of two schemas built by the same migrations. */
-export async function compareSchemas(sql: Sql, live: string, rebuilt: string): Promise<TableComparison[]> {
+export async function compareSchemas(
+  sql: Sql,
+  live: string,
+  rebuilt: string,
+  skip: readonly string[] = [],
+): Promise<TableComparison[]> {
   const tables = await sql<{ table_name: string }[]>`
     select table_name from information_schema.tables
     where table_schema = ${rebuilt} and table_type = 'BASE TABLE' order by table_name`;
   const result: TableComparison[] = [];
   for (const { table_name: table } of tables) {
-    if (BOOKKEEPING.has(table)) continue;
+    if (BOOKKEEPING.has(table) || skip.includes(table)) continue;
     const a = `"${live}"."${table}"`;
     const b = `"${rebuilt}"."${table}"`;
     const [row] = await sql.unsafe<{ live: number; rebuilt: number; only_live: number; only_rebuilt: number }[]>(`

@@ -32,8 +32,12 @@ export type ServiceDefinition<DB, E extends z.ZodObject = typeof BaseEnv> = {
   name: ServiceName;
   /** Streams this service appends to or reads; each is created if missing. */
   streams: readonly Context[];
-  /** The service's own PostgreSQL schema and its migrations; absent for services without a read model. */
-  database?: { schema: string; migrations: Migrations };
+  /**
+   * The service's own PostgreSQL schema and its migrations; absent for services without a read model. `keep`:
+   * tables that are not read models (metric samples): a replay leaves them out of its comparison and carries
+   * their rows over into the rebuilt schema when it swaps.
+   */
+  database?: { schema: string; migrations: Migrations; keep?: readonly string[] };
   projections?: readonly Projection<DB>[];
   /** The environment schema: BaseEnv extended with the service's own variables. */
   env?: E;
@@ -160,6 +164,7 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
           databaseUrl: config.AGENTPOD_DATABASE_URL,
           schema: definition.database.schema,
           migrations: definition.database.migrations,
+          keep: definition.database.keep ?? [],
           projections: definition.projections ?? [],
           js,
           jsm,
@@ -227,6 +232,33 @@ export async function runService<DB, E extends z.ZodObject = typeof BaseEnv>(
     }
   }
   return { runtime, stop };
+}
+
+/**
+ * Adds a reactor to the runtime: a projection that is led and checkpointed like the others but appends to the log
+ * rather than writing a read model, so it is not among the definition's projections (a replay must not run it).
+ * Joining the runtime's projectors, it is started, stopped, paused during a replay and reported in health like
+ * them. Its checkpoint lives in the schema named after the service.
+ */
+export function addReactor<DB, Config>(
+  runtime: ServiceRuntime<DB, Config>,
+  projection: Projection<DB>,
+  options: { batchSize?: number } = {},
+): void {
+  runtime.projectors.push(
+    new Projector<DB>({
+      service: runtime.name,
+      schema: runtime.name,
+      projection,
+      db: runtime.db,
+      sql: runtime.sql,
+      locks: runtime.locks,
+      js: runtime.js,
+      jsm: runtime.jsm,
+      logger: runtime.logger,
+      ...options,
+    }),
+  );
 }
 
 /** Platform-wide operations: a platform admin (session or unscoped admin token) or the system itself. */

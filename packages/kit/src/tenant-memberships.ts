@@ -1,4 +1,5 @@
-import { type TenantRole, tenantEvents } from '@agentpod/contracts';
+import { effectiveRole, type Principal, streamName, TenantRole, tenantEvents } from '@agentpod/contracts';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Kysely, Transaction } from 'kysely';
 import type { Projection } from './projection.ts';
 import { eventsOf } from './projection-events.ts';
@@ -82,4 +83,37 @@ export function tenantMembershipProjection<DB extends TenantMembershipTables>():
       }
     },
   };
+}
+
+/**
+ * Waits until the service's copy of memberships has applied everything TENANTS holds right now: a member removed a
+ * moment ago has lost access on the next request, on every replica. (`runtime`: the service's runtime.)
+ */
+export async function freshMemberships(runtime: {
+  jsm: JetStreamManager;
+  caughtUp: (context: 'tenants', seq: number) => Promise<void>;
+}): Promise<void> {
+  const info = await runtime.jsm.streams.info(streamName('tenants'));
+  await runtime.caughtUp('tenants', info.state.last_seq);
+}
+
+/**
+ * The caller's effective role in `tenantId` from the service's copy (a platform admin counts as owner), or undefined
+ * without access or without such a tenant.
+ */
+export async function tenantRoleOf<DB extends TenantMembershipTables>(
+  db: Kysely<DB>,
+  principal: Principal,
+  tenantId: string,
+): Promise<TenantRole | undefined> {
+  const row = await (db as unknown as Kysely<TenantMembershipTables>)
+    .selectFrom('tenants')
+    .leftJoin('tenant_members', (join) =>
+      join.onRef('tenant_members.tenant_id', '=', 'tenants.id').on('tenant_members.user_id', '=', principal.userId),
+    )
+    .select(['tenants.id', 'tenant_members.role'])
+    .where('tenants.id', '=', tenantId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return effectiveRole(principal, tenantId, row.role ? TenantRole.parse(row.role) : undefined);
 }

@@ -9,9 +9,11 @@ import { agentSocketRoutes } from './agent-socket/plugin.ts';
 import { AgentRelay } from './agent-socket/relay.ts';
 import { adminHandlers } from './api/admin-routes.ts';
 import { agentHandlers } from './api/agent-routes.ts';
+import { aiHandlers } from './api/ai-routes.ts';
 import { alertHandlers } from './api/alert-routes.ts';
 import { authHandlers } from './api/auth-routes.ts';
 import type { ApiDeps } from './api/context.ts';
+import { metricsHandlers } from './api/metrics-routes.ts';
 import { migrateHandlers } from './api/migrate-routes.ts';
 import { nodeHandlers } from './api/nodes-routes.ts';
 import { podHandlers } from './api/pods-routes.ts';
@@ -29,6 +31,9 @@ import { platformHealth } from './health.ts';
 import { openApiDocument } from './openapi.ts';
 import { type GatewayDeps, isHttps, resolveOptions } from './options.ts';
 import { pages } from './pages.ts';
+import { workspaceFileHandlers } from './workspace/file-routes.ts';
+import { registerUploadParser } from './workspace/file-upload.ts';
+import { terminalSocketRoutes } from './workspace/terminal-socket.ts';
 
 export type { GatewayDeps } from './options.ts';
 
@@ -46,6 +51,7 @@ const healthRoutes =
 const apiRoutes =
   (deps: ApiDeps): FastifyPluginAsync =>
   async (app) => {
+    registerUploadParser(app);
     registerRoutes(app, deps, {
       ...authHandlers,
       ...adminHandlers,
@@ -60,6 +66,9 @@ const apiRoutes =
       ...reconcilerHandlers,
       ...systemHandlers,
       ...alertHandlers,
+      ...metricsHandlers,
+      ...workspaceFileHandlers,
+      ...aiHandlers,
     });
     const document = openApiDocument({
       publicUrl: deps.options.publicUrl,
@@ -147,6 +156,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   app.register(healthRoutes(deps));
   app.register(apiRoutes({ nc: deps.nc, logger: deps.logger, options, https, streams: new Set() }));
   app.register(pages);
+  app.register(terminalSocketRoutes({ nc: deps.nc, logger: deps.logger, options, https, streams: new Set() }));
   app.register(consoleRoutes({ nc: deps.nc, logger: deps.logger, options, https, streams: new Set() }));
   return app;
 }

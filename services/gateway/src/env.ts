@@ -49,5 +49,26 @@ export const GatewayEnv = BaseEnv.extend({
     .min(1024)
     .max(960 * 1024)
     .default(256 * 1024),
+  /** A terminal with neither input nor output this long is closed. */
+  AGENTPOD_TERMINAL_IDLE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400)
+    .default(1800),
+  /** How often an open terminal checks again that its caller is signed in and still has access (ms). */
+  AGENTPOD_WORKSPACE_RECHECK_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** The largest file upload the gateway relays to an agent, in bytes (default 1 GiB). */
+  AGENTPOD_FILE_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 50)
+    .default(1024 ** 3),
+  /**
+   * An assistant's streamed answer that brings no chunk for this long ends with an error line (ms). The ai service
+   * gives up on a silent provider sooner (AGENTPOD_AI_TIMEOUT_MS); this covers an ai service that went away.
+   */
+  AGENTPOD_AI_STREAM_IDLE_MS: z.coerce.number().int().min(100).max(3_600_000).default(90_000),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;

@@ -14,6 +14,7 @@ import { defaultAgentSocketOptions } from './agent-socket/settings.ts';
 import { buildApp } from './app.ts';
 import { writeBootstrapSecret } from './bootstrap-secret.ts';
 import { GatewayEnv } from './env.ts';
+import { defaultWorkspaceOptions } from './workspace/settings.ts';
 
 let config: GatewayEnv;
 try {
@@ -37,6 +38,13 @@ const app = buildApp({
     bodyLimit: config.AGENTPOD_BODY_LIMIT,
     bootstrapSecret,
     agentSocket: { ...defaultAgentSocketOptions(), instanceId },
+    workspace: {
+      ...defaultWorkspaceOptions(),
+      terminalIdleMs: config.AGENTPOD_TERMINAL_IDLE_SECONDS * 1000,
+      recheckMs: config.AGENTPOD_WORKSPACE_RECHECK_MS,
+      maxUploadBytes: config.AGENTPOD_FILE_MAX_UPLOAD_BYTES,
+    },
+    aiStreamIdleMs: config.AGENTPOD_AI_STREAM_IDLE_MS,
   },
 });
 await app.listen({ host: config.AGENTPOD_HOST, port: config.AGENTPOD_PORT });

@@ -2,6 +2,7 @@ import type { Logger } from '@agentpod/kit';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type AgentSocketOptions, defaultAgentSocketOptions } from './agent-socket/settings.ts';
 import { announceLocalLink, type LocalLinkNotice } from './local-links.ts';
+import { defaultWorkspaceOptions, type WorkspaceOptions } from './workspace/settings.ts';
 
 /** A per-client-address limit: at most `max` requests per `windowMs`. */
 export type RateLimit = { max: number; windowMs: number };
@@ -21,6 +22,10 @@ export type GatewayOptions = {
   followRecheckMs: number;
   /** The agents' WebSocket (`GET /agent`): re-authentication period, request timeout, bad-frame limit. */
   agentSocket: AgentSocketOptions;
+  /** Terminals and file transfers (workspace/): idle timeout, access re-check period, upload limit. */
+  workspace: WorkspaceOptions;
+  /** AGENTPOD_AI_STREAM_IDLE_MS: an assistant's answer with no chunk for this long ends with an `error` line. */
+  aiStreamIdleMs: number;
   clock: () => Date;
 };
 
@@ -41,6 +46,8 @@ export const defaultOptions = (): GatewayOptions => ({
   announce: announceLocalLink,
   followRecheckMs: 2_000,
   agentSocket: defaultAgentSocketOptions(),
+  workspace: defaultWorkspaceOptions(),
+  aiStreamIdleMs: 90_000,
   clock: () => new Date(),
 });
 

@@ -4,9 +4,9 @@ import {
   type Principal,
   type RequestMeta,
   roleAtLeast,
-  streamName,
   TenantRole,
 } from '@agentpod/contracts';
+import { freshMemberships, tenantRoleOf } from '@agentpod/kit';
 import type { MonitorRuntime } from './deps.ts';
 
 /*
@@ -24,33 +24,6 @@ function requirePrincipal(meta: RequestMeta): Principal {
   return meta.principal;
 }
 
-/**
- * The copy of memberships after it has applied everything TENANTS holds right now: a member removed a moment ago
- * has lost access on the next request, on every replica.
- */
-async function freshMemberships(runtime: MonitorRuntime): Promise<void> {
-  const info = await runtime.jsm.streams.info(streamName('tenants'));
-  await runtime.caughtUp('tenants', info.state.last_seq);
-}
-
-/** The caller's effective role in `tenantId`, or undefined without access (or without such a tenant). */
-async function roleIn(
-  runtime: MonitorRuntime,
-  principal: Principal,
-  tenantId: string,
-): Promise<TenantRole | undefined> {
-  const row = await runtime.db
-    .selectFrom('tenants')
-    .leftJoin('tenant_members', (join) =>
-      join.onRef('tenant_members.tenant_id', '=', 'tenants.id').on('tenant_members.user_id', '=', principal.userId),
-    )
-    .select(['tenants.id', 'tenant_members.role'])
-    .where('tenants.id', '=', tenantId)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  return effectiveRole(principal, tenantId, row.role ? TenantRole.parse(row.role) : undefined);
-}
-
 /** Checks that the caller holds `required` in `tenantId` (a service passes, if the tenant exists). */
 export async function requireTenant(
   runtime: MonitorRuntime,
@@ -66,7 +39,7 @@ export async function requireTenant(
     return;
   }
   const principal = requirePrincipal(meta);
-  const role = await roleIn(runtime, principal, tenantId);
+  const role = await tenantRoleOf(runtime.db, principal, tenantId);
   if (role === undefined)
     throw new AppError('not_found', `tenant ${tenantId} does not exist or you have no access to it`);
   if (!roleAtLeast(role, required)) {

@@ -1,6 +1,8 @@
 import type { Encrypted } from '@agentpod/contracts';
 import type { TenantMembershipTables } from '@agentpod/kit';
 import { type ColumnType, type RawBuilder, sql } from 'kysely';
+import type { AlertRuleTables } from './alert/tables.ts';
+import type { MetricsTables } from './metrics/schema.ts';
 
 /** A timestamptz column: read as a Date, written as an ISO string (an event's time, so a replay writes the same). */
 type Timestamp = ColumnType<Date, string, string>;
@@ -30,6 +32,13 @@ export type AlertsTable = {
   details: Json<unknown>;
   fired_at: Timestamp;
   resolved_at: Timestamp | null;
+  /** The rule that fired it (migration 0003; earlier alerts are the built-in pod-failing rule's). */
+  rule_id: ColumnType<string, string | undefined, string>;
+  acknowledged_by: string | null;
+  acknowledged_at: Timestamp | null;
+  silenced_until: Timestamp | null;
+  notifications: ColumnType<number, number | undefined, number>;
+  last_notified_at: Timestamp | null;
 };
 
 export type WebhooksTable = {
@@ -68,9 +77,12 @@ export type DeliveryAttemptsTable = {
   outcome: string;
 };
 
-export type MonitorDb = TenantMembershipTables & {
-  alerts: AlertsTable;
-  webhooks: WebhooksTable;
-  deliveries: DeliveriesTable;
-  delivery_attempts: DeliveryAttemptsTable;
-};
+/** The metrics tables (metrics/schema.ts) are not read models: a replay keeps them as they are. */
+export type MonitorDb = TenantMembershipTables &
+  MetricsTables &
+  AlertRuleTables & {
+    alerts: AlertsTable;
+    webhooks: WebhooksTable;
+    deliveries: DeliveriesTable;
+    delivery_attempts: DeliveryAttemptsTable;
+  };

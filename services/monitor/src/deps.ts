@@ -1,10 +1,12 @@
-import type { alertEvents, deliveryEvents, webhookEvents } from '@agentpod/contracts';
+import type { alertEvents, alertRuleEvents, deliveryEvents, emailEvents, webhookEvents } from '@agentpod/contracts';
 import { AggregateRepository, type EventStore, type Keyring, type ServiceRuntime } from '@agentpod/kit';
 import { type AlertSeries, alertSeries } from './alert/series.ts';
 import type { MonitorDb } from './db.ts';
 import { type Delivery, deliveryAggregate } from './delivery/aggregate.ts';
 import type { RetryPolicy } from './delivery/backoff.ts';
 import type { MonitorEnv } from './env.ts';
+import { type EmailDelivery, emailAggregate } from './notify/aggregate.ts';
+import { type Rule, ruleAggregate } from './rules/aggregate.ts';
 import { type Webhook, webhookAggregate } from './webhook/aggregate.ts';
 
 export type MonitorRuntime = ServiceRuntime<MonitorDb, MonitorEnv>;
@@ -13,6 +15,8 @@ export type Repositories = {
   series: AggregateRepository<AlertSeries, typeof alertEvents>;
   webhooks: AggregateRepository<Webhook, typeof webhookEvents>;
   deliveries: AggregateRepository<Delivery, typeof deliveryEvents>;
+  rules: AggregateRepository<Rule, typeof alertRuleEvents>;
+  emails: AggregateRepository<EmailDelivery, typeof emailEvents>;
 };
 
 export function createRepositories(store: EventStore): Repositories {
@@ -20,6 +24,8 @@ export function createRepositories(store: EventStore): Repositories {
     series: new AggregateRepository(store, alertSeries),
     webhooks: new AggregateRepository(store, webhookAggregate),
     deliveries: new AggregateRepository(store, deliveryAggregate),
+    rules: new AggregateRepository(store, ruleAggregate),
+    emails: new AggregateRepository(store, emailAggregate),
   };
 }
 

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BaseEnv } from '@agentpod/kit';
 import { z } from 'zod';
+import { AlertEnv } from './rules/env.ts';
 
 const SecretsKey = z
   .string()
@@ -17,6 +18,7 @@ const Flag = z
  * AGENTPOD_SECRETS_KEY or, when unset, `${AGENTPOD_STATE_DIR}/secrets.key` (created by whichever starts first).
  */
 export const MonitorEnv = BaseEnv.extend({
+  ...AlertEnv.shape,
   AGENTPOD_SECRETS_KEY: SecretsKey.optional(),
   AGENTPOD_STATE_DIR: z.string().min(1).default(join(homedir(), '.agentpod')),
   /**

@@ -1,18 +1,16 @@
-import {
-  loadKeyring,
-  type Projection,
-  Projector,
-  type ServiceDefinition,
-  tenantMembershipProjection,
-} from '@agentpod/kit';
+import { addReactor, loadKeyring, type ServiceDefinition, tenantMembershipProjection } from '@agentpod/kit';
 import { alerterProjection } from './alert/alerter.ts';
 import { registerAlertQueries } from './alert/queries.ts';
 import type { MonitorDb } from './db.ts';
 import { WebhookSender } from './delivery/sender.ts';
 import { createRepositories, type MonitorDeps } from './deps.ts';
 import { MonitorEnv } from './env.ts';
+import { METRICS_TABLES, startMetrics } from './metrics/index.ts';
 import { migrations } from './migrations.ts';
+import { usersProjection } from './notify/users-projection.ts';
 import { DELIVERIES_CHANNEL, monitorProjection } from './read-model/projection.ts';
+import { recoveriesProjection } from './rules/recoveries-projection.ts';
+import { startAlertRules } from './rules/start.ts';
 import { registerWebhookHandlers } from './webhook/handlers.ts';
 import { tenantCleanupProjection } from './webhook/tenant-cleanup.ts';
 
@@ -27,9 +25,10 @@ export { MonitorEnv } from './env.ts';
  */
 export const monitorService: ServiceDefinition<MonitorDb, typeof MonitorEnv> = {
   name: 'monitor',
-  streams: ['monitor', 'reconciler', 'tenants'],
-  database: { schema: 'monitor', migrations },
-  projections: [monitorProjection, tenantMembershipProjection<MonitorDb>()],
+  streams: ['monitor', 'reconciler', 'tenants', 'identity'],
+  // The metrics tables hold measurements, not projections of the log: a replay keeps their rows.
+  database: { schema: 'monitor', migrations, keep: METRICS_TABLES },
+  projections: [monitorProjection, tenantMembershipProjection<MonitorDb>(), usersProjection, recoveriesProjection],
   env: MonitorEnv,
   async register(runtime) {
     const { config, logger, store } = runtime;
@@ -49,28 +48,22 @@ export const monitorService: ServiceDefinition<MonitorDb, typeof MonitorEnv> = {
         maxAttempts: config.AGENTPOD_WEBHOOK_MAX_ATTEMPTS,
       },
     };
-    // The alerter and the tenant clean-up are led and checkpointed like projections, but they append to the log
-    // rather than write a read model, so they are not among the definition's projections (a replay must not run
-    // them). Joining the runtime's projectors, they are started, stopped, paused during a replay and reported in
-    // health like them.
-    const reactor = (projection: Projection<MonitorDb>) =>
-      new Projector<MonitorDb>({
-        service: 'monitor',
-        schema: 'monitor',
-        projection,
+    // The alerter and the tenant clean-up append to the log rather than write a read model: reactors.
+    addReactor(
+      runtime,
+      alerterProjection({
+        store,
+        series: repos.series,
+        clock: runtime.clock,
         db: runtime.db,
-        sql: runtime.sql,
-        locks: runtime.locks,
-        js: runtime.js,
-        jsm: runtime.jsm,
-        logger,
-      });
-    runtime.projectors.push(
-      reactor(alerterProjection({ store, series: repos.series, clock: runtime.clock })),
-      reactor(tenantCleanupProjection(deps)),
+        hourlyCap: config.AGENTPOD_ALERT_TENANT_HOURLY_CAP,
+      }),
     );
+    addReactor(runtime, tenantCleanupProjection(deps));
     registerAlertQueries(deps);
     registerWebhookHandlers(deps);
+    await startAlertRules(deps);
+    startMetrics(runtime);
 
     const sender = new WebhookSender({
       db: runtime.db,

@@ -1,5 +1,7 @@
 import { createTenantMembershipTables, type Migrations } from '@agentpod/kit';
 import { type Kysely, sql } from 'kysely';
+import { createMetricsTables } from './metrics/schema.ts';
+import { alertRulesMigration } from './rules/migration.ts';
 
 /** Migrations of the `monitor` schema, applied in name order. The kit adds its own bookkeeping tables first. */
 export const migrations: Migrations = {
@@ -71,4 +73,8 @@ export const migrations: Migrations = {
         .execute();
     },
   },
+  // Metric samples and roll-ups: not read models (see metrics/schema.ts); a replay keeps their rows.
+  '0002_metrics': { up: createMetricsTables },
+  // Alert rules, acknowledgements and silences, the email outbox (see rules/migration.ts).
+  '0003_alert_rules': alertRulesMigration,
 };

@@ -252,7 +252,7 @@ describe('monitor: alerts and webhooks (real NATS, PostgreSQL, HTTP)', () => {
     assert.equal(request.headers['x-agentpod-event'], 'ping');
     assert.deepEqual(
       { ...payloadOf(request), createdAt: '' },
-      { id: pending.deliveryId, type: 'ping', createdAt: '', tenantId: 'acme', alert: null },
+      { id: pending.deliveryId, type: 'ping', createdAt: '', tenantId: 'acme', alert: null, rule: null, reminder: 0 },
     );
     await eventually('the ping delivered', async () =>
       (await deliveries()).find((d) => d.deliveryId === pending.deliveryId && d.status === 'delivered'),

@@ -1,4 +1,7 @@
-import type { EventEnvelope, PodView } from '@agentpod/contracts';
+import { LIVE_CLOSE, type LiveMessage } from '@agentpod/contracts';
+
+export type { LiveMessage };
+
 import { connection } from './connection.svelte.ts';
 
 /*
@@ -9,16 +12,6 @@ import { connection } from './connection.svelte.ts';
  * the gateway after it subscribed: the pods list needs no request of its own and no change can fall in between.
  */
 
-/** Mirrors services/gateway/src/console/live/messages.ts. */
-export type LiveMessage =
-  | { type: 'ready'; platformAdmin: boolean; tenants: string[] | 'all'; pods: PodView[] | null }
-  | { type: 'pods'; pods: PodView[]; removed: { tenantId: string; podId: string }[] }
-  | { type: 'nodes'; nodeIds: string[] }
-  | { type: 'event'; context: string; event: EventEnvelope }
-  | { type: 'scope'; tenants: string[] | 'all' }
-  | { type: 'ping' };
-
-const SIGNED_OUT = 4401;
 /** The gateway pings every 15 s: this long without a word means the connection is dead. */
 const SILENCE_MS = 40_000;
 const MAX_BACKOFF_MS = 10_000;
@@ -109,7 +102,7 @@ class Live {
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
-      if (event.code === SIGNED_OUT) {
+      if (event.code === LIVE_CLOSE.signedOut) {
         this.stop();
         this.#onSignedOut();
         return;

@@ -47,6 +47,12 @@ const alert: AlertView = {
   details: { failures: 3 },
   firedAt: '2026-01-01T00:00:00.000Z',
   resolvedAt: null,
+  ruleId: 'rul_builtin-pod-failing',
+  acknowledgedBy: null,
+  acknowledgedAt: null,
+  silencedUntil: null,
+  notifications: 1,
+  lastNotifiedAt: '2026-01-01T00:00:00.000Z',
 };
 
 describe('agentpod webhook and alerts against a stand-in gateway', () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach } from 'node:test';
@@ -17,8 +17,14 @@ export type RecordedRequest = {
   path: string;
   query: Record<string, string>;
   headers: IncomingMessage['headers'];
+  /** A JSON body, parsed; undefined for none or another content type. */
   body: unknown;
+  /** The body's bytes as sent (uploads). */
+  raw: Buffer;
 };
+
+/** Takes over a WebSocket upgrade (see fake-terminal.ts). */
+export type UpgradeHandler = (request: IncomingMessage, socket: Socket, head: Buffer) => void;
 
 export type Handler = (
   request: RecordedRequest,
@@ -30,24 +36,30 @@ export type FakeGateway = {
   requests: RecordedRequest[];
   /** Answers `METHOD /path` (exact path, query ignored) with the handler's result. */
   on(route: string, handler: Handler): void;
+  /** Answers an upgrade request of `path` (exact path, query ignored); others get a 404. */
+  onUpgrade(path: string, handler: UpgradeHandler): void;
   reset(): void;
   close(): Promise<void>;
 };
 
 export async function startFakeGateway(): Promise<FakeGateway> {
   const handlers = new Map<string, Handler>();
+  const upgrades = new Map<string, UpgradeHandler>();
   const requests: RecordedRequest[] = [];
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const raw = Buffer.concat(chunks);
+    const text = raw.toString('utf8');
+    const json = text !== '' && (req.headers['content-type'] ?? 'application/json').startsWith('application/json');
     const url = new URL(req.url ?? '/', 'http://fake');
     const recorded: RecordedRequest = {
       method: req.method ?? '',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
-      body: text === '' ? undefined : JSON.parse(text),
+      body: json ? JSON.parse(text) : undefined,
+      raw,
     };
     requests.push(recorded);
     const handler = handlers.get(`${recorded.method} ${recorded.path}`);
@@ -66,14 +78,33 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     });
     res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
   });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    requests.push({
+      method: 'UPGRADE',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body: undefined,
+      raw: Buffer.alloc(0),
+    });
+    const handler = upgrades.get(url.pathname);
+    if (handler) return handler(req, socket, head);
+    const body = JSON.stringify({ error: { code: 'not_found', message: `no socket ${url.pathname}` } });
+    socket.end(
+      `HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
     on: (route, handler) => handlers.set(route, handler),
+    onUpgrade: (path, handler) => upgrades.set(path, handler),
     reset() {
       handlers.clear();
+      upgrades.clear();
       requests.length = 0;
     },
     close: () =>

@@ -6,6 +6,7 @@ import {
   type ErrorBody,
   type GatewayFrame,
   MAX_AGENT_FRAME_BYTES,
+  type MetricsMessage,
 } from '@agentpod/contracts';
 import type { Logger } from '@agentpod/kit';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
@@ -40,6 +41,9 @@ export type ConnectionCounts = {
   observations: number;
   heartbeats: number;
   published: number;
+  /** `metrics` frames published on agent.<id>.metrics, and the sampling rounds they carried. */
+  metricsFrames: number;
+  metricsSamples: number;
   badFrames: number;
 };
 
@@ -74,6 +78,8 @@ export class AgentConnection {
     observations: 0,
     heartbeats: 0,
     published: 0,
+    metricsFrames: 0,
+    metricsSamples: 0,
     badFrames: 0,
   };
   readonly #deps: ConnectionDeps;
@@ -265,6 +271,14 @@ export class AgentConnection {
         this.counts.published++;
         this.#deps.nc.publish(agentSubjects.session(this.nodeId, frame.session, 'out'), frame.data);
         return;
+      case 'metrics': {
+        // Validated as AgentFrame already; the node id is the credential's, never the agent's word.
+        const message: MetricsMessage = { nodeId: this.nodeId, samples: frame.samples };
+        this.#deps.nc.publish(agentSubjects.metrics(this.nodeId), JSON.stringify(message));
+        this.counts.metricsFrames++;
+        this.counts.metricsSamples += frame.samples.length;
+        return;
+      }
       default: {
         const unknownFrame: never = frame;
         this.#badFrame(`unknown frame ${JSON.stringify(unknownFrame).slice(0, 40)}`);

@@ -1,10 +1,12 @@
 import { commandSubject, querySubject } from '@agentpod/contracts';
+import { alertRuleHandlers } from './alert-rule-routes.ts';
 import type { RouteHandlers } from './context.ts';
 
 type AlertHandlers = Pick<
   RouteHandlers,
   'listAlerts' | 'listWebhooks' | 'addWebhook' | 'removeWebhook' | 'testWebhook' | 'listWebhookDeliveries'
->;
+> &
+  typeof alertRuleHandlers;
 
 const monitorCmd = (name: string) => commandSubject('monitor', name);
 const monitorQry = (name: string) => querySubject('monitor', name);
@@ -14,8 +16,12 @@ const CHANGE = { timeoutMs: 15_000 };
 
 const keyOf = (params: { tenant: string; webhook: string }) => ({ tenantId: params.tenant, webhookId: params.webhook });
 
-/** Alerts and webhooks: the monitor service answers, scoping and authorising again from its own records. */
+/**
+ * Alerts and webhooks (and, from alert-rule-routes.ts, alert rules, acknowledgements and silences): the monitor
+ * service answers, scoping and authorising again from its own records.
+ */
 export const alertHandlers: AlertHandlers = {
+  ...alertRuleHandlers,
   listAlerts: ({ query, call }) =>
     call(monitorQry('listAlerts'), {
       ...(query.tenant ? { tenantId: query.tenant } : {}),

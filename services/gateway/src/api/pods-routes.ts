@@ -14,6 +14,7 @@ type PodHandlers = Pick<
   | 'startPod'
   | 'restartPod'
   | 'podToken'
+  | 'podSecrets'
   | 'rotatePodToken'
   | 'podLogs'
 >;
@@ -51,6 +52,8 @@ export const podHandlers: PodHandlers = {
   restartPod: ({ params, call }) => call(podsCmd('restartPod'), keyOf(params), CHANGE),
 
   podToken: ({ params, call }) => call(podsQry('podToken'), keyOf(params)),
+
+  podSecrets: ({ params, call }) => call(podsQry('podSecrets'), keyOf(params)),
 
   rotatePodToken: ({ params, call }) => call(podsCmd('rotatePodToken'), keyOf(params), CHANGE),
 

@@ -1,5 +1,5 @@
 import type { alertEvents } from '@agentpod/contracts';
-import { type RequestMeta, systemActor } from '@agentpod/contracts';
+import { BUILTIN_POD_FAILING_RULE, type RequestMeta, systemActor } from '@agentpod/contracts';
 import {
   type AggregateRepository,
   ConcurrencyError,
@@ -7,12 +7,16 @@ import {
   type Projection,
   type StoredEvent,
 } from '@agentpod/kit';
+import type { Kysely } from 'kysely';
 import type { MonitorDb } from '../db.ts';
 import { alertSeriesId, derivedEventId } from '../ids.ts';
+import { noticeContext } from './context.ts';
+import { noticeFor } from './notice.ts';
 import { type AlertCause, type AlertSeries, alertCauses, decideAlert } from './series.ts';
 
 /*
- * The alerter follows RECONCILER and turns PodFailing / PodRecovered into AlertFired / AlertResolved in MONITOR.
+ * The alerter follows RECONCILER and turns PodFailing / PodRecovered into AlertFired / AlertResolved in MONITOR
+ * (the built-in pod-failing rule; whether each is notified is decided here, from silences and the tenant's cap).
  * It runs as a projection of the kit (one leader through the projection's advisory lock, a checkpoint in
  * PostgreSQL), but what it "projects" into is the alert series in the log: each series is loaded, decided on and
  * appended to with optimistic concurrency, and every event it appends has an id derived from its cause. So an
@@ -27,6 +31,10 @@ export type AlerterDeps = {
   store: EventStore;
   series: AggregateRepository<AlertSeries, typeof alertEvents>;
   clock: () => Date;
+  /** The read model: silences of the built-in rule and the tenant's notifications this hour. */
+  db: Kysely<MonitorDb>;
+  /** AGENTPOD_ALERT_TENANT_HOURLY_CAP */
+  hourlyCap: number;
 };
 
 function causeOf(stored: StoredEvent): AlertCause | undefined {
@@ -49,7 +57,20 @@ export async function raiseAlert(deps: AlerterDeps, cause: AlertCause, seq: numb
   };
   for (let attempt = 1; ; attempt++) {
     const loaded = await deps.series.load(seriesId);
-    const events = decideAlert(cause, seq, loaded.state);
+    const { tenantId, podId, nodeId } = cause.data;
+    const context = await noticeContext(deps.db, {
+      ruleId: BUILTIN_POD_FAILING_RULE,
+      target: { tenantId, podId, nodeId },
+      tenantId,
+      now: deps.clock(),
+      cap: deps.hourlyCap,
+    });
+    const events = decideAlert(
+      cause,
+      seq,
+      loaded.state,
+      noticeFor(context, loaded.state.firing?.silencedUntil ?? null),
+    );
     if (events.length === 0) return 0;
     try {
       const { stored } = await deps.store.append('monitor', seriesId, events, {

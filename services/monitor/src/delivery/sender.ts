@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { MonitorDb } from '../db.ts';
 import { type Repositories, secretContext, urlContext } from '../deps.ts';
 import { derivedEventId } from '../ids.ts';
+import { LeaderLoop } from '../leader-loop.ts';
 import { attemptOutcome, isDelivered, type RetryPolicy } from './backoff.ts';
 import { type PostResult, postJson } from './send.ts';
 import { deliveryHeaders } from './signing.ts';
@@ -53,72 +54,34 @@ type DueRow = {
 
 export class WebhookSender {
   readonly #options: SenderOptions;
-  readonly #abort = new AbortController();
+  readonly #loop: LeaderLoop;
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #coolingUntil = new Map<string, number>();
-  #running: Promise<void> | undefined;
-  #poked = false;
-  #wake: (() => void) | undefined;
 
   constructor(options: SenderOptions) {
     this.#options = options;
+    this.#loop = new LeaderLoop({
+      locks: options.locks,
+      key: LOCK_KEY,
+      what: 'webhook sender',
+      logger: options.logger,
+      intervalMs: options.pollMs,
+      tick: (signal) => this.#dispatchDue(signal),
+    });
   }
 
   start(): void {
-    this.#running ??= this.#run();
+    this.#loop.start();
   }
 
   /** Looks for due deliveries now (a delivery was made, an attempt finished). */
   poke(): void {
-    this.#poked = true;
-    this.#wake?.();
+    this.#loop.poke();
   }
 
   async stop(): Promise<void> {
-    this.#abort.abort();
-    this.#wake?.();
-    await this.#running;
+    await this.#loop.stop();
     await Promise.allSettled(this.#inFlight.values());
-  }
-
-  async #run(): Promise<void> {
-    const { locks, logger, pollMs } = this.#options;
-    const signal = this.#abort.signal;
-    while (!signal.aborted) {
-      let lock: Awaited<ReturnType<LeaderLocks['tryAcquire']>>;
-      try {
-        lock = await locks.tryAcquire(LOCK_KEY);
-      } catch (error) {
-        logger.error({ err: error }, 'could not ask for the webhook sender lock; trying again');
-        await this.#sleep(1_000, signal);
-        continue;
-      }
-      if (!lock) {
-        // Another instance sends: a poke is its business, not a reason to ask for the lock again at once.
-        this.#poked = false;
-        await this.#sleep(pollMs, signal);
-        continue;
-      }
-      logger.info('webhook sender: holding the lock; sending');
-      try {
-        await this.#lead(AbortSignal.any([signal, lock.lost]));
-      } catch (error) {
-        if (!signal.aborted) {
-          logger.error({ err: error }, 'webhook sender interrupted; starting again');
-          await this.#sleep(1_000, signal);
-        }
-      } finally {
-        await lock.release();
-      }
-    }
-  }
-
-  async #lead(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      this.#poked = false;
-      const waitMs = await this.#dispatchDue(signal);
-      await this.#sleep(waitMs, signal);
-    }
   }
 
   /** Starts the due deliveries there is room for; answers how long to wait before looking again. */
@@ -258,22 +221,6 @@ export class WebhookSender {
       timeoutMs: this.#options.timeoutMs,
       allowPrivate: this.#options.allowPrivate,
       signal,
-    });
-  }
-
-  /** Waits `ms`, or less when poked or stopped. */
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.#poked || signal.aborted || ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      this.#wake = done;
     });
   }
 }

@@ -1,134 +1,58 @@
 import {
-  type AlertView,
   alertEvents,
-  type DeliveryType,
+  alertRuleEvents,
   deliveryEvents,
   type EnvelopeOf,
-  type WebhookEventType,
-  type WebhookPayload,
+  emailEvents,
   webhookEvents,
 } from '@agentpod/contracts';
 import { eventsOf, type Projection } from '@agentpod/kit';
 import { sql, type Transaction } from 'kysely';
+import { applyAlertEvent } from '../alert/rows.ts';
 import { jsonb, type MonitorDb } from '../db.ts';
-import { deliveryIdFor } from '../ids.ts';
-import { alertView } from './views.ts';
+import { applyEmailAttempt } from '../notify/attempt-rows.ts';
+import { insertDelivery, notify } from '../notify/outbox.ts';
+import { applyRuleEvent } from '../rules/rows.ts';
 
 /*
- * The monitor's read model of MONITOR: alerts, webhooks, and the delivery outbox with its attempts. An alert event
- * makes one delivery per webhook of its tenant that wants it, in the same transaction as the alert row, so a
- * delivery exists exactly when its alert does (and a webhook added later never hears of earlier alerts: the stream
- * orders both). Attempts come back as DeliveryAttempted events, so a rebuilt read model knows what was delivered
- * and the sender never sends it again.
+ * The monitor's read model of MONITOR: alerts, alert rules, webhooks, and the delivery outboxes (webhooks and
+ * email) with their attempts. A notified alert event makes one delivery per webhook of its tenant that wants it
+ * and one email delivery, in the same transaction as the alert row, so a delivery exists exactly when its alert
+ * event does (and a webhook added later never hears of earlier alerts: the stream orders both). Attempts come
+ * back as DeliveryAttempted / EmailAttempted events, so a rebuilt read model knows what was delivered and the
+ * senders never send it again.
  */
 
-/** Notified (on commit) when a delivery becomes due: the sender wakes instead of waiting for its next poll. */
+/** Notified (on commit) when a webhook delivery becomes due: the sender wakes instead of waiting for its next poll. */
 export const DELIVERIES_CHANNEL = 'agentpod_monitor_deliveries';
+/** The same for the email sender. */
+export const EMAILS_CHANNEL = 'agentpod_monitor_emails';
 
-const schemas = { ...alertEvents, ...webhookEvents, ...deliveryEvents };
+const schemas = { ...alertEvents, ...webhookEvents, ...deliveryEvents, ...alertRuleEvents, ...emailEvents };
 type MonitorEvent = EnvelopeOf<typeof schemas>;
 
 type Tx = Transaction<MonitorDb>;
+type Due = { webhooks: boolean; emails: boolean };
+const NOTHING: Due = { webhooks: false, emails: false };
 
-async function insertDelivery(
-  tx: Tx,
-  input: {
-    deliveryId: string;
-    webhookId: string;
-    tenantId: string;
-    type: DeliveryType;
-    alert: AlertView | null;
-    at: string;
-  },
-): Promise<void> {
-  const payload: WebhookPayload = {
-    id: input.deliveryId,
-    type: input.type,
-    createdAt: input.at,
-    tenantId: input.tenantId,
-    alert: input.alert,
-  };
-  await tx
-    .insertInto('deliveries')
-    .values({
-      delivery_id: input.deliveryId,
-      webhook_id: input.webhookId,
-      tenant_id: input.tenantId,
-      type: input.type,
-      alert_id: input.alert?.alertId ?? null,
-      payload: jsonb(payload),
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: input.at,
-      created_at: input.at,
-      updated_at: input.at,
-    })
-    .onConflict((c) => c.column('delivery_id').doNothing())
-    .execute();
-}
-
-/** One delivery of `event` to every webhook of the alert's tenant subscribed to `type`. */
-async function fanOut(tx: Tx, event: MonitorEvent, type: WebhookEventType, alert: AlertView): Promise<boolean> {
-  if (alert.tenantId === null) return false;
-  const webhooks = await tx
-    .selectFrom('webhooks')
-    .select('webhook_id')
-    .where('tenant_id', '=', alert.tenantId)
-    .where(sql<boolean>`events @> ${jsonb([type])}`)
-    .orderBy('webhook_id')
-    .execute();
-  for (const { webhook_id: webhookId } of webhooks) {
-    await insertDelivery(tx, {
-      deliveryId: deliveryIdFor(event.id, webhookId),
-      webhookId,
-      tenantId: alert.tenantId,
-      type,
-      alert,
-      at: event.occurredAt,
-    });
-  }
-  return webhooks.length > 0;
-}
-
-async function alertRow(tx: Tx, alertId: string): Promise<AlertView | undefined> {
-  const row = await tx.selectFrom('alerts').selectAll().where('alert_id', '=', alertId).executeTakeFirst();
-  return row ? alertView(row) : undefined;
-}
-
-/** Applies one event; true when a delivery became due. */
-async function applyEvent(tx: Tx, event: MonitorEvent): Promise<boolean> {
+/** Applies one event; says which outbox got due work. */
+async function applyEvent(tx: Tx, event: MonitorEvent): Promise<Due> {
   switch (event.type) {
-    case 'AlertFired': {
-      const { data } = event;
-      await tx
-        .insertInto('alerts')
-        .values({
-          alert_id: data.alertId,
-          series: event.aggregateId,
-          tenant_id: data.tenantId,
-          kind: data.kind,
-          severity: data.severity,
-          state: 'firing',
-          target: jsonb(data.target),
-          summary: data.summary,
-          details: jsonb(data.details),
-          fired_at: event.occurredAt,
-          resolved_at: null,
-        })
-        .onConflict((c) => c.column('alert_id').doNothing())
-        .execute();
-      const alert = await alertRow(tx, data.alertId);
-      return alert ? fanOut(tx, event, 'alert.fired', alert) : false;
+    case 'AlertFired':
+    case 'AlertResolved':
+    case 'AlertRenotified':
+    case 'AlertAcknowledged':
+    case 'AlertSilenced': {
+      const notification = await applyAlertEvent(tx, event);
+      return notification ? notify(tx, notification) : NOTHING;
     }
-    case 'AlertResolved': {
-      await tx
-        .updateTable('alerts')
-        .set({ state: 'resolved', resolved_at: event.occurredAt })
-        .where('alert_id', '=', event.data.alertId)
-        .execute();
-      const alert = await alertRow(tx, event.data.alertId);
-      return alert ? fanOut(tx, event, 'alert.resolved', alert) : false;
-    }
+    case 'AlertRuleAdded':
+    case 'AlertRuleRemoved':
+    case 'AlertRuleSilenced':
+      await applyRuleEvent(tx, event);
+      return NOTHING;
+    case 'EmailAttempted':
+      return { webhooks: false, emails: await applyEmailAttempt(tx, event) };
     case 'WebhookAdded': {
       const { data } = event;
       await tx
@@ -144,7 +68,7 @@ async function applyEvent(tx: Tx, event: MonitorEvent): Promise<boolean> {
         })
         .onConflict((c) => c.column('webhook_id').doNothing())
         .execute();
-      return false;
+      return NOTHING;
     }
     case 'WebhookRemoved': {
       const { webhookId } = event.data;
@@ -156,7 +80,7 @@ async function applyEvent(tx: Tx, event: MonitorEvent): Promise<boolean> {
         .execute();
       await tx.deleteFrom('deliveries').where('webhook_id', '=', webhookId).execute();
       await tx.deleteFrom('webhooks').where('webhook_id', '=', webhookId).execute();
-      return false;
+      return NOTHING;
     }
     case 'WebhookTestRequested': {
       const { data } = event;
@@ -165,16 +89,18 @@ async function applyEvent(tx: Tx, event: MonitorEvent): Promise<boolean> {
         .select('webhook_id')
         .where('webhook_id', '=', data.webhookId)
         .executeTakeFirst();
-      if (!exists) return false;
+      if (!exists) return NOTHING;
       await insertDelivery(tx, {
         deliveryId: data.deliveryId,
         webhookId: data.webhookId,
         tenantId: data.tenantId,
         type: 'ping',
         alert: null,
+        rule: null,
+        reminder: 0,
         at: event.occurredAt,
       });
-      return true;
+      return { webhooks: true, emails: false };
     }
     case 'DeliveryAttempted': {
       const { data } = event;
@@ -189,7 +115,7 @@ async function applyEvent(tx: Tx, event: MonitorEvent): Promise<boolean> {
         })
         .where('delivery_id', '=', data.deliveryId)
         .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) return false;
+      if (Number(updated.numUpdatedRows) === 0) return NOTHING;
       await tx
         .insertInto('delivery_attempts')
         .values({
@@ -203,7 +129,7 @@ async function applyEvent(tx: Tx, event: MonitorEvent): Promise<boolean> {
         })
         .onConflict((c) => c.columns(['delivery_id', 'attempt']).doNothing())
         .execute();
-      return data.outcome === 'retrying';
+      return { webhooks: data.outcome === 'retrying', emails: false };
     }
     default: {
       const unknown: never = event;
@@ -216,10 +142,13 @@ export const monitorProjection: Projection<MonitorDb> = {
   name: 'monitor',
   context: 'monitor',
   async apply(tx, stored) {
-    let due = false;
+    const due = { webhooks: false, emails: false };
     for (const event of eventsOf(schemas, stored)) {
-      if (await applyEvent(tx, event)) due = true;
+      const applied = await applyEvent(tx, event);
+      due.webhooks ||= applied.webhooks;
+      due.emails ||= applied.emails;
     }
-    if (due) await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(tx);
+    if (due.webhooks) await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(tx);
+    if (due.emails) await sql`select pg_notify(${EMAILS_CHANNEL}, '')`.execute(tx);
   },
 };

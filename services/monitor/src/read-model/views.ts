@@ -24,6 +24,12 @@ export function alertView(row: Selectable<AlertsTable>): AlertView {
     details: row.details as AlertDetails,
     firedAt: row.fired_at.toISOString(),
     resolvedAt: iso(row.resolved_at),
+    ruleId: row.rule_id,
+    acknowledgedBy: row.acknowledged_by,
+    acknowledgedAt: iso(row.acknowledged_at),
+    silencedUntil: iso(row.silenced_until),
+    notifications: row.notifications,
+    lastNotifiedAt: iso(row.last_notified_at),
   });
 }
 

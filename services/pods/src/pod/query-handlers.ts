@@ -17,6 +17,7 @@ import { decrypt, secretContext, tokenContext } from '../secrets/cipher.ts';
 import { buildContainerSpec } from './container-spec.ts';
 import type { Pod } from './events.ts';
 import { countPods, findPods, newestContainer } from './read-model/queries.ts';
+import { registerWorkspaceQueries } from './workspace-queries.ts';
 
 /** The live pod from the log (not the read model): where secrets and the token are, encrypted. */
 async function livePod(deps: PodsDeps, tenantId: string, podId: string): Promise<Pod> {
@@ -25,9 +26,10 @@ async function livePod(deps: PodsDeps, tenantId: string, podId: string): Promise
   return state;
 }
 
-/** Registers `pods.qry.{listPods,getPod,podToken,logTarget,containerSpec,countTenantPods}`. */
+/** Registers `pods.qry.{listPods,getPod,podToken,podSecrets,logTarget,containerSpec,countTenantPods}`. */
 export function registerPodQueries(deps: PodsDeps): void {
   const { runtime } = deps;
+  registerWorkspaceQueries(deps);
   const serve = <I, O>(
     name: keyof typeof PodQueries,
     input: z.ZodType<I>,
@@ -55,6 +57,20 @@ export function registerPodQueries(deps: PodsDeps): void {
     await requireTenant(runtime, meta, tenantId, 'admin', 'reading a pod token', what(tenantId, podId));
     const pod = await livePod(deps, tenantId, podId);
     return { accessToken: decrypt(deps.keyring, pod.accessToken, tokenContext(tenantId, podId)) };
+  });
+
+  serve('podSecrets', PodQueries.podSecrets, async ({ tenantId, podId }, meta): Promise<PodResult<'podSecrets'>> => {
+    // Of the services, only the ai service reads them: to remove every secret value from what it sends a model.
+    if (isSystem(meta) && !isService(meta, 'ai')) {
+      throw new AppError('forbidden', 'only the ai service (which removes them from its prompts) may read pod secrets');
+    }
+    await requireTenant(runtime, meta, tenantId, 'admin', 'reading pod secrets', what(tenantId, podId));
+    const pod = await livePod(deps, tenantId, podId);
+    const secrets = Object.entries(pod.secrets).map(([name, value]) => [
+      name,
+      decrypt(deps.keyring, value, secretContext(tenantId, podId, name)),
+    ]);
+    return { secrets: Object.fromEntries(secrets) };
   });
 
   serve('logTarget', PodQueries.logTarget, async ({ tenantId, podId }, meta): Promise<PodResult<'logTarget'>> => {

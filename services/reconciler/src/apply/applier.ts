@@ -43,6 +43,15 @@ const TIMEOUT_MS: Record<AgentOp, number> = {
   describeContainer: 30_000,
   adoptContainer: 60_000,
   logs: 30_000,
+  terminalOpen: 30_000,
+  fileList: 30_000,
+  fileStat: 30_000,
+  fileDownload: 30_000,
+  fileUpload: 30_000,
+  fileMkdir: 30_000,
+  fileMove: 30_000,
+  fileDelete: 60_000,
+  fileChmod: 30_000,
 };
 
 /** Ports over NATS for one action, every request made as the reconciler within `meta`'s correlation. */

@@ -177,6 +177,15 @@ export class EmulatedAgent {
       case 'discoverContainers':
       case 'describeContainer':
       case 'adoptContainer':
+      case 'terminalOpen':
+      case 'fileList':
+      case 'fileStat':
+      case 'fileDownload':
+      case 'fileUpload':
+      case 'fileMkdir':
+      case 'fileMove':
+      case 'fileDelete':
+      case 'fileChmod':
         throw new AppError('invalid', `${op} is not served by the emulated agent`);
       default: {
         const unknown: never = op;

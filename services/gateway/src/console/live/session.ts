@@ -4,6 +4,8 @@ import {
   type Context,
   type EventEnvelope,
   effectiveRole,
+  LIVE_CLOSE,
+  type LiveMessage,
   MembershipsResult,
   PodView,
   Principal,
@@ -15,7 +17,6 @@ import { type Logger, request } from '@agentpod/kit';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { canSee, effectsOf, type PodKey, redacted, type Scope } from './effects.ts';
 import type { LiveHub } from './hub.ts';
-import { LIVE_CLOSE, type LiveMessage } from './messages.ts';
 
 /*
  * One open console: it hears every new event from the hub, keeps those of its user's tenants, and pushes fresh

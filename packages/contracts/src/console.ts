@@ -1,8 +1,9 @@
-import type { EventEnvelope, PodView } from '@agentpod/contracts';
+import type { EventEnvelope } from './envelope.ts';
+import type { PodView } from './pod-lifecycle.ts';
 
 /*
- * What the live socket sends the console (JSON text frames; the console sends nothing). The console mirrors
- * these types in web/src/lib/live.svelte.ts. Views are fetched as the socket's user, so the owning service has
+ * `/console/live`, the console's WebSocket of live changes: what it sends the console (JSON text frames; the console sends nothing). The gateway (services/gateway/src/console)
+ * sends them and the console (web/src/lib/live.svelte.ts) reads them. Views are fetched as the socket's user, so the owning service has
  * authorised each one; events are the log's, filtered to the user's tenants, secret fields redacted.
  */
 
