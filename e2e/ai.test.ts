@@ -5,14 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  type AddNodeResult,
-  type AiStreamChunk,
-  BOOTSTRAP_HEADER,
-  type ConversationView,
-  type GenerateResult,
-  type PodView,
-} from '@agentpod/contracts';
+import type { AddNodeResult, AiStreamChunk, ConversationView, GenerateResult, PodView } from '@agentpod/contracts';
 import {
   ensureTestImages,
   type FakeChatRequest,
@@ -24,7 +17,7 @@ import {
 } from '@agentpod/kit/testing';
 import { type AgentHost, agentCommand, type RunningAgent, runAgent } from './support/agent.ts';
 import { type Person, person } from './support/cli.ts';
-import { type ControlPlane, startControlPlane } from './support/control-plane.ts';
+import { bootstrapAdmin, type ControlPlane, startControlPlane, stopAgentAndReport } from './support/control-plane.ts';
 import { containersOf, docker, inspect, removeTenantResources } from './support/docker.ts';
 import { startDockerScope } from './support/docker-scope.ts';
 import { EXIT, exited } from './support/expect.ts';
@@ -217,22 +210,15 @@ describe('ai assistant: streaming, stop, failures, secrets, injection, generatio
       home: join(dir, 'agent-home'),
       dockerSocket: scope.socketPath,
     };
-    cleanup.add(async () => {
-      const code = await agent?.stop();
-      if (failures > 0) {
-        process.stderr.write(`agent output (exit ${code}):\n${agent?.output().slice(-10_000)}\n`);
-        process.stderr.write(`control plane:\n${cp.report()}\n`);
-      }
-    });
+    cleanup.add(
+      stopAgentAndReport(
+        () => agent,
+        () => failures > 0,
+        cp,
+      ),
+    );
 
-    const secret = (await readFile(join(cp.stateDir, 'bootstrap-secret'), 'utf8')).trim();
-    const bootstrap = await fetch(`${url}/api/v1/admin/bootstrap`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [BOOTSTRAP_HEADER]: secret },
-      body: JSON.stringify({ email: ADMIN }),
-    });
-    assert.equal(bootstrap.status, 201, await bootstrap.clone().text());
-    token = ((await bootstrap.json()) as { token: string }).token;
+    token = await bootstrapAdmin(cp, ADMIN);
     admin = await person(join(dir, 'admin'), { AGENTPOD_URL: url, AGENTPOD_TOKEN: token });
     for (const [id, name] of [
       [TENANT, 'Assistant'],

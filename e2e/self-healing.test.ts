@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import {
   type AddNodeResult,
   type AddWebhookResult,
   type AlertView,
-  BOOTSTRAP_HEADER,
   type EventEnvelope,
   type NodeView,
   type PodView,
@@ -18,7 +16,7 @@ import { ensureTestImages, TEST_APP_PORT, TEST_IMAGES } from '@agentpod/kit/test
 import type { z } from 'zod';
 import { type AgentHost, agentCommand, type RunningAgent, runAgent } from './support/agent.ts';
 import { type Person, person } from './support/cli.ts';
-import { type ControlPlane, startControlPlane } from './support/control-plane.ts';
+import { bootstrapAdmin, type ControlPlane, startControlPlane, stopAgentAndReport } from './support/control-plane.ts';
 import { containersOf, docker, inspect, removeTenantResources } from './support/docker.ts';
 import { startDockerScope } from './support/docker-scope.ts';
 import { EXIT, exited } from './support/expect.ts';
@@ -181,22 +179,15 @@ describe('self-healing: crashes, outages and a crash loop, through a stack of se
     const scope = await startDockerScope(dir, [TENANT]);
     cleanup.add(() => scope.stop());
     host = { stateDir: join(dir, 'agent-state'), home: join(dir, 'agent-home'), dockerSocket: scope.socketPath };
-    cleanup.add(async () => {
-      const code = await agent?.stop();
-      if (failures > 0) {
-        process.stderr.write(`agent output (exit ${code}):\n${agent?.output().slice(-20_000)}\n`);
-        process.stderr.write(`control plane:\n${cp.report()}\n`);
-      }
-    });
+    cleanup.add(
+      stopAgentAndReport(
+        () => agent,
+        () => failures > 0,
+        cp,
+      ),
+    );
 
-    const secret = (await readFile(join(cp.stateDir, 'bootstrap-secret'), 'utf8')).trim();
-    const bootstrap = await fetch(`${url}/api/v1/admin/bootstrap`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [BOOTSTRAP_HEADER]: secret },
-      body: JSON.stringify({ email: ADMIN }),
-    });
-    assert.equal(bootstrap.status, 201, await bootstrap.clone().text());
-    token = ((await bootstrap.json()) as { token: string }).token;
+    token = await bootstrapAdmin(cp, ADMIN);
     admin = await person(join(dir, 'admin'), { AGENTPOD_URL: url, AGENTPOD_TOKEN: token });
     await api('POST', '/api/v1/tenants', { id: TENANT, name: 'Self-healing' });
 

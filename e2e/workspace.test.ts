@@ -8,7 +8,6 @@ import { pipeline } from 'node:stream/promises';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import {
   type AddNodeResult,
-  BOOTSTRAP_HEADER,
   type FileEntry,
   type FileListing,
   type PodView,
@@ -18,7 +17,7 @@ import {
 import { ensureTestImages, TEST_IMAGES } from '@agentpod/kit/testing';
 import { type AgentHost, agentCommand, type RunningAgent, runAgent } from './support/agent.ts';
 import { type Person, person } from './support/cli.ts';
-import { type ControlPlane, startControlPlane } from './support/control-plane.ts';
+import { bootstrapAdmin, type ControlPlane, startControlPlane, stopAgentAndReport } from './support/control-plane.ts';
 import { docker, removeTenantResources } from './support/docker.ts';
 import { startDockerScope } from './support/docker-scope.ts';
 import { EXIT, exited, failed } from './support/expect.ts';
@@ -133,22 +132,15 @@ describe('workspace: terminals and files through gateway, NATS, agent and Docker
       home: join(dir, 'agent-home'),
       dockerSocket: scope.socketPath,
     };
-    cleanup.add(async () => {
-      const code = await agent?.stop();
-      if (failures > 0) {
-        process.stderr.write(`agent output (exit ${code}):\n${agent?.output().slice(-20_000)}\n`);
-        process.stderr.write(`control plane:\n${cp.report()}\n`);
-      }
-    });
+    cleanup.add(
+      stopAgentAndReport(
+        () => agent,
+        () => failures > 0,
+        cp,
+      ),
+    );
 
-    const secret = (await readFile(join(cp.stateDir, 'bootstrap-secret'), 'utf8')).trim();
-    const bootstrap = await fetch(`${url}/api/v1/admin/bootstrap`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [BOOTSTRAP_HEADER]: secret },
-      body: JSON.stringify({ email: ADMIN }),
-    });
-    assert.equal(bootstrap.status, 201, await bootstrap.clone().text());
-    adminToken = ((await bootstrap.json()) as { token: string }).token;
+    adminToken = await bootstrapAdmin(cp, ADMIN);
     admin = await person(join(dir, 'admin'), { AGENTPOD_URL: url, AGENTPOD_TOKEN: adminToken });
     await api('POST', '/api/v1/tenants', { id: TENANT, name: 'Workspace' });
     await api('POST', '/api/v1/tenants', { id: OTHER, name: 'Another tenant' });

@@ -1,5 +1,8 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BOOTSTRAP_HEADER } from '@agentpod/contracts';
 import {
   createTestDatabase,
   freePort,
@@ -159,3 +162,33 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     throw error;
   }
 }
+
+/** Makes `email` the first platform admin with the host's bootstrap secret (as `admin bootstrap` does); its token. */
+export async function bootstrapAdmin(cp: ControlPlane, email: string): Promise<string> {
+  const secret = (await readFile(join(cp.stateDir, 'bootstrap-secret'), 'utf8')).trim();
+  const answer = await fetch(`${cp.url}/api/v1/admin/bootstrap`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [BOOTSTRAP_HEADER]: secret },
+    body: JSON.stringify({ email }),
+  });
+  assert.equal(answer.status, 201, await answer.clone().text());
+  return ((await answer.json()) as { token: string }).token;
+}
+
+/**
+ * The clean-up of a test's agent: stops it and, when a test failed, prints the last of its output and of the
+ * control plane's, which is where the reason usually is.
+ */
+export const stopAgentAndReport =
+  (
+    agent: () => { stop(): Promise<number | null>; output(): string } | undefined,
+    failed: () => boolean,
+    cp: ControlPlane,
+  ) =>
+  async (): Promise<void> => {
+    const running = agent();
+    const code = await running?.stop();
+    if (!failed()) return;
+    process.stderr.write(`agent output (exit ${code}):\n${running?.output().slice(-20_000)}\n`);
+    process.stderr.write(`control plane:\n${cp.report()}\n`);
+  };

@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { type PodView, querySubject, type RequestMeta } from '@agentpod/contracts';
 import { createLogger, EventStore, ensureStreams } from '@agentpod/kit';
@@ -182,6 +183,7 @@ async function openLive(url: string, cookie: string, query = '') {
 
 describe('the live socket: Origin and session checked before the upgrade, changes pushed to whoever may see them', () => {
   let world: FakeWorld;
+  let listPodsDelayMs = 0;
   let url: string;
   let store: EventStore;
   before(async () => {
@@ -194,11 +196,34 @@ describe('the live socket: Origin and session checked before the upgrade, change
       const { tenantId, podId } = data as { tenantId: string; podId: string };
       return { ...podView, tenantId, podId, status: 'running' };
     });
-    await world.answer(querySubject('pods', 'listPods'), (_data, meta) => ({
-      pods: meta.principal?.userId.startsWith('usr_owner') ? [podView] : [],
-    }));
+    await world.answer(querySubject('pods', 'listPods'), async (_data, meta) => {
+      await sleep(listPodsDelayMs);
+      return { pods: meta.principal?.userId.startsWith('usr_owner') ? [podView] : [] };
+    });
   });
   after(() => world?.close());
+
+  test('a console that goes while its pods are being read leaves nothing running (no re-checks, no pings)', async () => {
+    const cookie = 'agentpod_session=aps_owner_session_0123456789';
+    const rechecks = world.nc.subscribe(querySubject('identity', 'authenticate'));
+    let asked = 0;
+    void (async () => {
+      for await (const msg of rechecks) if (msg.string().includes('aps_owner_session')) asked++;
+    })();
+    listPodsDelayMs = 400;
+    try {
+      const live = await openLive(url, cookie, '?pods=1');
+      await sleep(150); // the session is waiting for the pods (400 ms) by now
+      live.close();
+      await sleep(700); // the pods answer arrives after the close
+      const before = asked;
+      await sleep(2_500); // two and a half re-check periods (the live socket checks again every second at most)
+      assert.equal(asked, before, 'a closed console is not checked again');
+    } finally {
+      listPodsDelayMs = 0;
+      rechecks.unsubscribe();
+    }
+  });
 
   test('a foreign Origin is refused (403) before the upgrade, even with a valid session', async () => {
     const cookie = 'agentpod_session=aps_owner_session_0123456789';

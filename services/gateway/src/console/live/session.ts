@@ -120,6 +120,9 @@ export class LiveSession {
     if (this.#closed) return unsubscribe();
     this.#unsubscribe = unsubscribe;
     const pods = this.#o.withPods ? await this.#initialPods() : null;
+    // Closed while the pods were being read (the console went, or the gateway is stopping): no timers, or
+    // they would run for ever and keep the process alive.
+    if (this.#closed) return;
     this.#send({ type: 'ready', platformAdmin: this.#principal.platformAdmin, tenants: this.#tenants(), pods });
     const ping = setInterval(() => this.#ping(), this.#o.pingMs ?? 15_000);
     const recheck = setInterval(() => void this.#recheck(), this.#o.recheckMs);
