@@ -209,7 +209,7 @@ export const podRoutes = {
   podSecrets: {
     method: 'GET',
     path: '/api/v1/tenants/:tenant/pods/:pod/secrets',
-    summary: "The pod's secret values in clear (tenant admins; each read is audited)",
+    summary: "The pod's secret values in clear (tenant admins and owners)",
     access: { tenant: 'admin' },
     params: podParams,
     response: z.object({ secrets: SecretValues }),

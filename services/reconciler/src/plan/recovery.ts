@@ -37,7 +37,7 @@ export function crashRecovery(container: SeenContainer, history: PodHistory, pol
   return {
     reason: 'crash',
     attempt,
-    dueMs: Math.max(anchor + backoffDelay(attempt, policy), trustedFrom(container, history, policy)),
+    dueMs: Math.max(anchor + backoffDelay(attempt, policy), trustedFrom(container, history, policy, attempt)),
     exitCode: container.exitCode,
     error: null,
   };
@@ -57,7 +57,7 @@ export function unhealthyRecovery(
   return {
     reason: 'unhealthy',
     attempt,
-    dueMs: Math.max(anchor + backoffDelay(attempt, policy), trustedFrom(container, history, policy)),
+    dueMs: Math.max(anchor + backoffDelay(attempt, policy), trustedFrom(container, history, policy, attempt)),
     exitCode: null,
     error: container.healthError,
   };
@@ -73,13 +73,16 @@ function nextAttempt(history: PodHistory, ranLongEnough: boolean): number {
 
 /**
  * From when an observation calling for a recovery is believed: at once, unless it was recorded before our last
- * successful (re)start of this generation, in which case it may show the state before that start.
+ * successful (re)start of this generation, in which case it may show the state before that start. Then it waits
+ * the grace period for a newer report, and at least the attempt's backoff from that start: the run the old report
+ * cannot show ended after it, so a report that is slow to come (a loaded node) never cuts the backoff short.
  */
-function trustedFrom(container: SeenContainer, history: PodHistory, policy: PlanPolicy): number {
+function trustedFrom(container: SeenContainer, history: PodHistory, policy: PlanPolicy, attempt: number): number {
   const { last } = history;
   if (!last?.ok || !STARTS_PROCESS.has(last.action) || last.generation !== container.generation) return 0;
   const lastAt = last.at.getTime();
-  return container.observedAt.getTime() < lastAt ? lastAt + policy.observeGraceMs : 0;
+  const wait = Math.max(policy.observeGraceMs, backoffDelay(attempt, policy));
+  return container.observedAt.getTime() < lastAt ? lastAt + wait : 0;
 }
 
 /** Whether a failing pod, wanted running, is healthy again (see the rules above). */
