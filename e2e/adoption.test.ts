@@ -20,7 +20,7 @@ import { ensureTestImages, freePort, TEST_APP_PORT, TEST_IMAGES } from '@agentpo
 import { podsService } from '@agentpod/pods';
 import { reconcilerService } from '@agentpod/reconciler';
 import { tenantsService } from '@agentpod/tenants';
-import { type AgentHost, agentCommand, type RunningAgent, runAgent } from './support/agent.ts';
+import { type AgentHost, joinAndRun, type RunningAgent } from './support/agent.ts';
 import { type Person, person } from './support/cli.ts';
 import { appRequest, docker, inspect, removeTenantResources } from './support/docker.ts';
 import { startDockerScope } from './support/docker-scope.ts';
@@ -133,10 +133,7 @@ describe('adopting a container started by hand, through the whole stack', () => 
     const added = await admin.run(['node', 'add', NODE, '--json']);
     exited(added, EXIT.ok);
     const [, , joinUrl, token] = added.json<AddNodeResult>().installCommand.split(' ');
-    const joined = await agentCommand(host, ['join', joinUrl ?? '', token ?? '']);
-    assert.equal(joined.code, 0, joined.stderr);
-    agent = runAgent(host);
-    await agent.waitFor(/connected to the control plane/);
+    agent = await joinAndRun(host, joinUrl ?? '', token ?? '');
     // globex's own server, never joined: not a place acme's containers can be adopted from.
     exited(await admin.run(['node', 'add', GLOBEX_NODE, '--tenant', GLOBEX]), EXIT.ok);
   });

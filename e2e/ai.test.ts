@@ -15,7 +15,7 @@ import {
   startFakeLlm,
   TEST_IMAGES,
 } from '@agentpod/kit/testing';
-import { type AgentHost, agentCommand, type RunningAgent, runAgent } from './support/agent.ts';
+import { type AgentHost, joinAndRun, type RunningAgent } from './support/agent.ts';
 import { type Person, person } from './support/cli.ts';
 import { bootstrapAdmin, type ControlPlane, startControlPlane, stopAgentAndReport } from './support/control-plane.ts';
 import { containersOf, docker, inspect, removeTenantResources } from './support/docker.ts';
@@ -229,10 +229,7 @@ describe('ai assistant: streaming, stop, failures, secrets, injection, generatio
     }
 
     const added = await api<AddNodeResult>('POST', '/api/v1/nodes', { name: NODE });
-    const joined = await agentCommand(host, ['join', url, added.joinToken]);
-    assert.equal(joined.code, 0, joined.stderr);
-    agent = runAgent(host);
-    await agent.waitFor(/connected to the control plane/);
+    agent = await joinAndRun(host, url, added.joinToken);
     await api('POST', `/api/v1/tenants/${TENANT}/pods`, {
       podId: POD,
       spec: {

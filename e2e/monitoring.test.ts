@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import type { AddNodeResult, AlertRuleView, AlertView, PodView, Series, TopRow } from '@agentpod/contracts';
 import { ensureTestImages, TEST_IMAGES } from '@agentpod/kit/testing';
-import { type AgentHost, agentCommand, type RunningAgent, runAgent } from './support/agent.ts';
+import { type AgentHost, joinAndRun, type RunningAgent } from './support/agent.ts';
 import { type Person, person } from './support/cli.ts';
 import { bootstrapAdmin, type ControlPlane, startControlPlane, stopAgentAndReport } from './support/control-plane.ts';
 import { removeTenantResources } from './support/docker.ts';
@@ -131,10 +131,7 @@ describe('monitoring: real container stats to charts and top, a CPU rule that fi
     await api('POST', '/api/v1/tenants', { id: OTHER, name: 'Another tenant' });
 
     const added = await api<AddNodeResult>('POST', '/api/v1/nodes', { name: NODE });
-    const joined = await agentCommand(host, ['join', url, added.joinToken]);
-    assert.equal(joined.code, 0, joined.stderr);
-    agent = runAgent(host);
-    await agent.waitFor(/connected to the control plane/);
+    agent = await joinAndRun(host, url, added.joinToken);
     await join_('mallory', OTHER, 'member');
 
     // The rule first, so it watches the pod from its first sample.

@@ -8,7 +8,7 @@ import { ensureTestImages, TEST_APP_PORT, TEST_IMAGES } from '@agentpod/kit/test
 import { podsService } from '@agentpod/pods';
 import { reconcilerService } from '@agentpod/reconciler';
 import { tenantsService } from '@agentpod/tenants';
-import { type AgentHost, agentCommand, type RunningAgent, runAgent } from './support/agent.ts';
+import { type AgentHost, joinAndRun, type RunningAgent } from './support/agent.ts';
 import { type Person, person } from './support/cli.ts';
 import { docker, inspect, removeTenantResources } from './support/docker.ts';
 import { startDockerScope } from './support/docker-scope.ts';
@@ -129,10 +129,7 @@ describe('rolling upgrades on real Docker, through the whole stack', () => {
     const added = await admin.run(['node', 'add', NODE, '--json']);
     exited(added, EXIT.ok);
     const [, , joinUrl, joinToken] = added.json<AddNodeResult>().installCommand.split(' ');
-    const joined = await agentCommand(host, ['join', joinUrl ?? '', joinToken ?? '']);
-    assert.equal(joined.code, 0, joined.stderr);
-    agent = runAgent(host);
-    await agent.waitFor(/connected to the control plane/);
+    agent = await joinAndRun(host, joinUrl ?? '', joinToken ?? '');
 
     // Pods with a quick health check: probed every second, no start grace, unhealthy after two failures.
     const health = { type: 'http', path: '/healthz', intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 2 };

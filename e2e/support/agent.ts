@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
@@ -153,4 +154,21 @@ export function agentSocketStatus(gatewayUrl: string, credential: string): Promi
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * `agentpod-agent join <url> <token>` (it must succeed), then `agentpod-agent run` until it is connected. An agent
+ * that does not connect is stopped before the error is thrown, so no process is left behind.
+ */
+export async function joinAndRun(host: AgentHost, gatewayUrl: string, joinToken: string): Promise<RunningAgent> {
+  const joined = await agentCommand(host, ['join', gatewayUrl, joinToken]);
+  assert.equal(joined.code, 0, joined.stderr);
+  const agent = runAgent(host);
+  try {
+    await agent.waitFor(/connected to the control plane/);
+  } catch (error) {
+    await agent.stop();
+    throw error;
+  }
+  return agent;
 }
