@@ -156,6 +156,9 @@ export class TerminalSession {
     for (const output of this.#early.splice(0)) this.#relayOutput(output);
     for (const { data, binary } of this.#queued.splice(0)) this.#relayInput(data, binary);
     this.#queuedBytes = 0;
+    // The early output may have ended the session (a command that exited at once): no timers then, or they would
+    // run for ever and keep the process alive.
+    if ((this.#phase as string) !== 'open') return;
     this.#lastActivity = Date.now();
     const { options } = this.#o;
     this.#timers.push(setInterval(() => this.#recheck(), options.recheckMs));
